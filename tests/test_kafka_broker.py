@@ -1,0 +1,60 @@
+"""The local KRaft broker: starts, answers, refuses a taken port, reports a failed start."""
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from jobs.settings import PROJECT_ROOT
+from scripts.kafka_broker import BrokerError, KafkaBroker, answers_metadata
+
+pytestmark = pytest.mark.kafka
+
+
+def test_fixture_broker_answers_and_started_in_time(kafka_broker):
+    assert kafka_broker.bootstrap.startswith("127.0.0.1:")
+    assert answers_metadata(kafka_broker.bootstrap)
+    print(f"broker start: {kafka_broker.startup_seconds:.1f} s")
+    # The issue's ceiling on this machine; the benchmark-free sanity bound, not a speed test.
+    assert kafka_broker.startup_seconds < 30
+
+
+def test_taken_port_is_refused_with_the_fix(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(BrokerError, match=f"port {port} on 127.0.0.1 is already in use.*--port"):
+            KafkaBroker(data_dir=tmp_path, port=port).start()
+        result = subprocess.run(
+            [sys.executable, "-m", "scripts.kafka_broker", "start", "--port", str(port),
+             "--data-dir", str(tmp_path)],
+            cwd=PROJECT_ROOT, capture_output=True, text=True,
+        )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "already in use" in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_start_status_stop_and_a_broker_that_dies_while_starting(tmp_path):
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "scripts.kafka_broker", *args, "--data-dir", str(tmp_path)],
+            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        )
+
+    started = cli("start")
+    assert started.returncode == 0, started.stderr
+    bootstrap = started.stdout.strip()
+    assert answers_metadata(bootstrap)
+    assert cli("status").stdout.startswith(f"kafka broker running on {bootstrap}")
+    assert cli("start").stdout.strip() == bootstrap  # idempotent: the same broker
+    assert cli("stop").stdout.strip() == "kafka broker stopped"
+    assert not answers_metadata(bootstrap)
+    status = cli("status")
+    assert status.returncode == 1 and status.stdout.strip() == "kafka broker is not running"
+
+    # Storage is formatted now; a JVM that cannot start must be reported, not waited on.
+    with pytest.raises(BrokerError, match="exited with code .* while starting; see"):
+        KafkaBroker(data_dir=tmp_path, heap="1k").start(timeout=30)
