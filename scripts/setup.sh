@@ -2,6 +2,7 @@
 # Set up everything Vigil needs beyond Python, Java and Maven, idempotently:
 #   .venv/        Python packages from requirements-dev.txt
 #   .jvm/         Spark's Delta + Kafka jars and the Kafka broker's jars, from jvm/pom.xml
+#   Debian packages listed in scripts/debian-packages.txt (ODBC driver manager and driver)
 # Each step is skipped when its inputs have not changed since it last succeeded, so a
 # second run takes about a second.
 set -euo pipefail
@@ -15,6 +16,26 @@ fi
 "$PYTHON" scripts/prereqs.py
 
 stamp_of() { cat "$@" | "$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'; }
+
+missing=()
+while read -r pkg; do
+  [ -z "$pkg" ] && continue
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' scripts/debian-packages.txt)
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: missing system packages (${missing[*]}) and no apt-get here; install their equivalents and re-run" >&2
+    exit 1
+  fi
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing Debian packages: ${missing[*]}"
+  apt_log="${TMPDIR:-/tmp}/vigil-apt.log"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+         --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
+    echo "error: could not install ${missing[*]} (see $apt_log); run \`sudo apt-get install ${missing[*]}\` and re-run \`make setup\`" >&2
+    exit 1
+  fi
+fi
 
 py_stamp=$(stamp_of requirements.txt requirements-dev.txt)
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.vigil-stamp 2>/dev/null)" != "$py_stamp" ]; then

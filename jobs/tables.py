@@ -1,0 +1,251 @@
+"""Every Delta table Vigil writes: its name, its columns, its key. One place, so that the
+pipeline, the signal job, the serving load and the SQL star model all agree.
+
+Column names follow openFDA where the value is openFDA's (`safetyreportid`, `reactionmeddrapt`,
+`drugcharacterization`, …) and say their unit where Vigil derives one (`patient_age_years`,
+`patient_weight_kg`). The same name is used in Delta, in SQL and in Power BI.
+
+Dates that openFDA gives partially (`201602`, `2009`) are stored as the first day of the
+period, with the precision beside them (`receivedate_precision`: day, month or year).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql.types import StructType
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # <layer>.<subject>
+    ddl: str  # Spark DDL of the columns, in order
+    key: tuple[str, ...]  # the columns that identify one row
+    change_data_feed: bool = False  # the serving load reads this table's changes
+
+    @property
+    def schema(self) -> StructType:
+        """The Spark schema (needs an active SparkSession to parse the DDL)."""
+        return StructType.fromDDL(self.ddl)
+
+    @property
+    def column_types(self) -> dict[str, str]:
+        """Column name → Spark SQL type, without Spark (the serving side has none)."""
+        columns, depth, start = {}, 0, 0
+        for i, ch in enumerate(self.ddl + ","):
+            depth += {"<": 1, ">": -1}.get(ch, 0)
+            if ch == "," and depth == 0:
+                name, _, sql_type = self.ddl[start:i].strip().partition(" ")
+                columns[name.strip("`")] = sql_type.strip()
+                start = i + 1
+        return columns
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.column_types)
+
+
+def _ddl(*columns: str) -> str:
+    return ", ".join(columns)
+
+
+SOURCE_COLUMNS = (
+    "source STRING",  # kafka | eventhubs | files
+    "topic STRING",  # Kafka topic / event hub; null for files
+    "`partition` INT",
+    "`offset` BIGINT",
+    "enqueued_at TIMESTAMP",  # broker / Event Hubs enqueued time
+    "file_path STRING",  # landing file for the files source
+    "ingested_at TIMESTAMP",  # when bronze committed the event
+)
+
+BRONZE_RAW = Table(
+    "bronze.adverse_event_raw",
+    _ddl(
+        "bronze_id STRING",  # <topic>/<partition>/<offset>, or <file>#<line>: unique per delivery
+        "key STRING",
+        "payload BINARY",  # exactly as received; bronze never parses
+        "headers MAP<STRING, STRING>",
+        *SOURCE_COLUMNS,
+        "ingest_date DATE",
+    ),
+    key=("bronze_id",),
+)
+
+REPORT = Table(
+    "silver.adverse_event_report",
+    _ddl(
+        "safetyreportid STRING",
+        "safetyreportversion INT",
+        "receivedate DATE",
+        "receivedate_precision STRING",
+        "receiptdate DATE",
+        "transmissiondate DATE",
+        "serious BOOLEAN",
+        "seriousnessdeath BOOLEAN",
+        "seriousnesslifethreatening BOOLEAN",
+        "seriousnesshospitalization BOOLEAN",
+        "seriousnessdisabling BOOLEAN",
+        "seriousnesscongenitalanomali BOOLEAN",
+        "seriousnessother BOOLEAN",
+        "reporttype INT",
+        "occurcountry STRING",
+        "reportercountry STRING",
+        "qualification INT",  # primarysource.qualification
+        "senderorganization STRING",
+        "patient_age_years DOUBLE",
+        "patient_age_group STRING",  # neonate … elderly, from age or patientagegroup
+        "patient_sex STRING",  # male | female | unknown
+        "patient_weight_kg DOUBLE",
+        "patient_death_date DATE",
+        "drug_count INT",
+        "reaction_count INT",
+        "payload_sha256 STRING",  # identity of the version's content: exact duplicates match
+        "bronze_id STRING",  # the delivery this version came from
+        "enqueued_at TIMESTAMP",
+        "ingested_at TIMESTAMP",
+        "silver_updated_at TIMESTAMP",
+    ),
+    key=("safetyreportid",),
+    change_data_feed=True,
+)
+
+DRUG = Table(
+    "silver.adverse_event_drug",
+    _ddl(
+        "safetyreportid STRING",
+        "safetyreportversion INT",
+        "drug_seq INT",  # position in patient.drug, from 1
+        "medicinalproduct STRING",  # as reported
+        "product_name STRING",  # trimmed, upper-cased
+        "generic_name STRING",  # from the reference data, else null
+        "drugcharacterization INT",  # 1 suspect, 2 concomitant, 3 interacting
+        "drugindication STRING",
+        "drugdosagetext STRING",
+        "dose_amount DOUBLE",  # drugstructuredosagenumb
+        "dose_unit STRING",  # mg, ug, g, … from drugstructuredosageunit
+        "dose_mg DOUBLE",  # the dose in mg where the unit converts
+        "daily_dose_mg DOUBLE",  # dose × doses per day where the interval says so
+        "drugadministrationroute STRING",
+        "actiondrug INT",
+        "receivedate DATE",
+        "silver_updated_at TIMESTAMP",
+    ),
+    key=("safetyreportid", "drug_seq"),
+    change_data_feed=True,
+)
+
+REACTION = Table(
+    "silver.adverse_event_reaction",
+    _ddl(
+        "safetyreportid STRING",
+        "safetyreportversion INT",
+        "reaction_seq INT",
+        "reactionmeddrapt STRING",  # MedDRA preferred term, as reported (British spelling)
+        "reactionoutcome INT",  # 1 recovered … 5 fatal, 6 unknown
+        "receivedate DATE",
+        "silver_updated_at TIMESTAMP",
+    ),
+    key=("safetyreportid", "reaction_seq"),
+    change_data_feed=True,
+)
+
+QUARANTINE = Table(
+    "silver.quarantine",
+    _ddl(
+        "bronze_id STRING",
+        "safetyreportid STRING",  # when it could be read
+        "payload BINARY",
+        "payload_text STRING",  # the payload as UTF-8 where it decodes, for people to read
+        "broken_rules ARRAY<STRING>",
+        "error STRING",
+        *SOURCE_COLUMNS,
+        "quarantined_at TIMESTAMP",
+    ),
+    key=("bronze_id",),
+    change_data_feed=True,
+)
+
+FLAGS = Table(
+    "gold.adverse_event_flags",
+    _ddl(
+        "safetyreportid STRING",
+        "safetyreportversion INT",
+        "receivedate DATE",
+        "occurcountry STRING",
+        "serious BOOLEAN",
+        "is_death BOOLEAN",
+        "is_overdose BOOLEAN",
+        "overdose_reasons ARRAY<STRING>",
+        "overdose_intent STRING",  # intentional | accidental | unknown; null when no overdose
+        "is_anomaly BOOLEAN",
+        "anomaly_reasons ARRAY<STRING>",
+        "suspect_generic_names ARRAY<STRING>",
+        "gold_updated_at TIMESTAMP",
+    ),
+    key=("safetyreportid",),
+    change_data_feed=True,
+)
+
+# Daily aggregates for the dashboards, by event date (receivedate). Counts are of distinct
+# reports; a report with two suspect drugs counts once for each drug.
+_COUNTS = (
+    "reports BIGINT",
+    "serious_reports BIGINT",
+    "deaths BIGINT",
+    "overdoses BIGINT",
+    "anomalies BIGINT",
+    "gold_updated_at TIMESTAMP",
+)
+
+DRUG_DAILY = Table(
+    "gold.drug_daily",
+    _ddl("receivedate DATE", "generic_name STRING", "occurcountry STRING", *_COUNTS),
+    key=("receivedate", "generic_name", "occurcountry"),
+    change_data_feed=True,
+)
+
+DRUG_REACTION_DAILY = Table(  # the common reactions per drug
+    "gold.drug_reaction_daily",
+    _ddl("receivedate DATE", "generic_name STRING", "reactionmeddrapt STRING", *_COUNTS),
+    key=("receivedate", "generic_name", "reactionmeddrapt"),
+    change_data_feed=True,
+)
+
+REACTION_DEMOGRAPHIC_DAILY = Table(  # the age groups and sexes most affected per reaction
+    "gold.reaction_demographic_daily",
+    _ddl(
+        "receivedate DATE", "reactionmeddrapt STRING", "patient_age_group STRING",
+        "patient_sex STRING", *_COUNTS,
+    ),
+    key=("receivedate", "reactionmeddrapt", "patient_age_group", "patient_sex"),
+    change_data_feed=True,
+)
+
+COUNTRY_DAILY = Table(
+    "gold.country_daily",
+    _ddl("receivedate DATE", "occurcountry STRING", *_COUNTS),
+    key=("receivedate", "occurcountry"),
+    change_data_feed=True,
+)
+
+ALL = (
+    BRONZE_RAW, REPORT, DRUG, REACTION, QUARANTINE, FLAGS,
+    DRUG_DAILY, DRUG_REACTION_DAILY, REACTION_DEMOGRAPHIC_DAILY, COUNTRY_DAILY,
+)
+BY_NAME = {t.name: t for t in ALL}
+
+
+def ensure(spark, settings, table: Table) -> str:
+    """Create the table if it does not exist (with Change Data Feed where the serving load
+    reads changes) and return the identifier Spark SQL reads it by."""
+    identifier = settings.table_identifier(table.name)
+    properties = "'delta.enableChangeDataFeed' = 'true'" if table.change_data_feed else ""
+    if settings.catalog:
+        layer = table.name.split(".")[0]
+        spark.sql(f"CREATE SCHEMA IF NOT EXISTS `{settings.catalog}`.`{layer}`")
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {identifier} ({table.ddl}) USING DELTA"
+        + (f" TBLPROPERTIES ({properties})" if properties else "")
+    )
+    return identifier
