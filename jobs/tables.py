@@ -249,3 +249,33 @@ def ensure(spark, settings, table: Table) -> str:
         + (f" TBLPROPERTIES ({properties})" if properties else "")
     )
     return identifier
+
+
+def delta_table(spark, settings, table: Table):
+    """The DeltaTable handle for MERGEs: by name under Unity Catalog, by path locally."""
+    from delta.tables import DeltaTable
+
+    if settings.catalog:
+        return DeltaTable.forName(spark, f"{settings.catalog}.{table.name}")
+    return DeltaTable.forPath(spark, settings.table_path(table.name))
+
+
+def read_stream(spark, settings, table: Table, **options):
+    """A streaming read of a Delta table (options such as readChangeFeed pass through)."""
+    reader = spark.readStream.format("delta").options(**options)
+    if settings.catalog:
+        return reader.table(f"{settings.catalog}.{table.name}")
+    return reader.load(settings.table_path(table.name))
+
+
+
+def append(df, settings, table: Table, txn: tuple[str, int] | None = None) -> None:
+    """Append rows; with `txn` = (app id, batch id) a re-run of the same batch is skipped by
+    Delta itself (idempotent writes in foreachBatch)."""
+    writer = df.select(*table.columns).write.format("delta").mode("append")
+    if txn:
+        writer = writer.option("txnAppId", txn[0]).option("txnVersion", txn[1])
+    if settings.catalog:
+        writer.saveAsTable(f"{settings.catalog}.{table.name}")
+    else:
+        writer.save(settings.table_path(table.name))

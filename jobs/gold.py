@@ -1,0 +1,235 @@
+"""Gold: per-report overdose and anomaly flags with their reasons, and daily aggregates for
+the dashboards. Driven by silver's Change Data Feed: each micro-batch recomputes the flags of
+the reports that changed and the aggregates of the days they touch, and MERGEs both, so a
+re-run of a batch writes the same rows again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import reference, tables
+from jobs.settings import Settings
+
+# MedDRA preferred terms for overdose and poisoning (shared/reference/openfda-drug-event.md).
+OVERDOSE_TERMS = (
+    "overdose", "accidental overdose", "intentional overdose", "prescribed overdose",
+    "toxicity to various agents", "poisoning", "accidental poisoning", "poisoning deliberate",
+    "exposure to toxic agent", "systemic toxicity", "chemical poisoning",
+)
+INTENTIONAL_TERMS = ("intentional overdose", "poisoning deliberate")
+ACCIDENTAL_TERMS = ("accidental overdose", "accidental poisoning")
+
+MAX_PLAUSIBLE_AGE_YEARS = 120.0
+WEIGHT_KG_RANGE = (0.3, 350.0)  # a premature neonate … the heaviest recorded patients
+DOSE_FAR_ABOVE_USUAL = 10.0  # × the usual single dose
+DOSE_FAR_BELOW_USUAL = 1 / 20
+
+
+def _fmt(value: Column, decimals: int = 1) -> Column:
+    return F.format_number(value, decimals)
+
+
+def _reasons(*candidates: Column) -> Column:
+    return F.filter(F.array(*candidates), lambda r: r.isNotNull())
+
+
+def reaction_findings(reactions: DataFrame) -> DataFrame:
+    """Per report: overdose terms found, their intent, and the outcome facts the anomaly
+    rules need."""
+    pt = F.lower(F.col("reactionmeddrapt"))
+    return reactions.groupBy("safetyreportid").agg(
+        F.array_sort(F.array_distinct(F.collect_list(
+            F.when(pt.isin(*OVERDOSE_TERMS), F.col("reactionmeddrapt"))))).alias("overdose_terms"),
+        F.max(pt.isin(*INTENTIONAL_TERMS).cast("int")).alias("_intentional"),
+        F.max(pt.isin(*ACCIDENTAL_TERMS).cast("int")).alias("_accidental"),
+        F.max((F.col("reactionoutcome") == 5).cast("int")).alias("_fatal_outcome"),
+        F.count(F.when(F.col("reactionoutcome").isin(2, 3, 4, 5), 1)).alias("_unrecovered_outcomes"),
+        F.count(F.when(F.col("reactionoutcome") == 1, 1)).alias("_recovered_outcomes"),
+    )
+
+
+def drug_findings(drugs: DataFrame, reports: DataFrame, facts: DataFrame) -> DataFrame:
+    """Per report: doses above the maximum daily dose, doses far from the usual dose, and
+    patients outside the product's population, each as a reason."""
+    d = (drugs.join(facts, "generic_name", "left")
+         .join(reports.select("safetyreportid", "patient_age_years", "patient_sex"),
+               "safetyreportid", "left"))
+    dose = F.coalesce(F.col("daily_dose_mg"), F.col("dose_mg"))
+    name = F.coalesce(F.col("generic_name"), F.col("product_name"))
+    above_max = F.when(
+        dose > F.col("max_daily_dose_mg"),
+        F.concat(F.lit("dose above maximum daily dose: "), name, F.lit(" "), _fmt(dose),
+                 F.lit(" mg > "), _fmt(F.col("max_daily_dose_mg")), F.lit(" mg")))
+    far_from_usual = F.when(
+        (F.col("dose_mg") > F.col("usual_dose_mg") * DOSE_FAR_ABOVE_USUAL)
+        | (F.col("dose_mg") < F.col("usual_dose_mg") * DOSE_FAR_BELOW_USUAL),
+        F.concat(F.lit("dose far outside the usual range: "), name, F.lit(" "), _fmt(F.col("dose_mg")),
+                 F.lit(" mg vs usual "), _fmt(F.col("usual_dose_mg")), F.lit(" mg")))
+    age = F.col("patient_age_years")
+    outside_population = F.when(
+        (F.col("drugcharacterization") == 1)
+        & ((age < F.col("min_age_years")) | (age > F.col("max_age_years"))),
+        F.concat(F.lit("age implausible for the product: "), _fmt(age), F.lit(" years on "), name,
+                 F.lit(" ("), F.col("drug_class"), F.lit(")")))
+    wrong_sex = F.when(
+        (F.col("drugcharacterization") == 1) & F.col("patient_sex").isin("male", "female")
+        & F.col("sex").isNotNull() & (F.col("patient_sex") != F.col("sex")),
+        F.concat(F.lit("sex implausible for the product: "), F.col("patient_sex"), F.lit(" on "), name))
+    return d.groupBy("safetyreportid").agg(
+        F.collect_list(above_max).alias("_above_max"),
+        F.array_distinct(F.flatten(F.collect_list(_reasons(far_from_usual, outside_population,
+                                                           wrong_sex)))).alias("_drug_anomalies"),
+        F.max((F.col("drugcharacterization") == 1).cast("int")).alias("_has_suspect"),
+        F.array_sort(F.array_distinct(F.collect_list(
+            F.when(F.col("drugcharacterization") == 1, F.col("generic_name"))))).alias("suspect_generic_names"),
+    )
+
+
+def flags(reports: DataFrame, drugs: DataFrame, reactions: DataFrame, facts: DataFrame) -> DataFrame:
+    """One row per report with `is_overdose`/`is_anomaly` and the reasons for each."""
+    r = (reports.join(reaction_findings(reactions), "safetyreportid", "left")
+         .join(drug_findings(drugs, reports, facts), "safetyreportid", "left"))
+    overdose_reasons = F.concat(
+        F.transform(F.coalesce("overdose_terms", F.array().cast("array<string>")),
+                    lambda t: F.concat(F.lit("overdose term: "), t)),
+        F.coalesce("_above_max", F.array().cast("array<string>")),
+    )
+    is_death = (F.col("seriousnessdeath") | F.col("patient_death_date").isNotNull()
+                | (F.coalesce("_fatal_outcome", F.lit(0)) == 1))
+    age, weight = F.col("patient_age_years"), F.col("patient_weight_kg")
+    today = F.current_date()
+    anomalies = F.concat(
+        _reasons(
+            F.when((age > MAX_PLAUSIBLE_AGE_YEARS) | (age < 0),
+                   F.concat(F.lit("implausible age: "), _fmt(age), F.lit(" years"))),
+            F.when((weight < WEIGHT_KG_RANGE[0]) | (weight > WEIGHT_KG_RANGE[1]),
+                   F.concat(F.lit("implausible weight: "), _fmt(weight), F.lit(" kg"))),
+            F.when(is_death & (F.coalesce("_fatal_outcome", F.lit(0)) == 0)
+                   & (F.coalesce("_recovered_outcomes", F.lit(0)) > 0)
+                   & (F.coalesce("_unrecovered_outcomes", F.lit(0)) == 0),
+                   F.lit("death reported but every reaction recovered")),
+            F.when(F.greatest("receivedate", "receiptdate", "transmissiondate") > today,
+                   F.concat(F.lit("report dated in the future: "),
+                            F.greatest("receivedate", "receiptdate", "transmissiondate").cast("string"))),
+            F.when(F.coalesce("_has_suspect", F.lit(0)) == 0, F.lit("no suspect drug")),
+        ),
+        F.coalesce("_drug_anomalies", F.array().cast("array<string>")),
+    )
+    has_overdose = F.size(overdose_reasons) > 0
+    return r.select(
+        "safetyreportid", "safetyreportversion", "receivedate", "occurcountry", "serious",
+        is_death.alias("is_death"),
+        has_overdose.alias("is_overdose"),
+        overdose_reasons.alias("overdose_reasons"),
+        F.when(~has_overdose, None).when(F.col("_intentional") == 1, "intentional")
+        .when(F.col("_accidental") == 1, "accidental").otherwise("unknown").alias("overdose_intent"),
+        (F.size(anomalies) > 0).alias("is_anomaly"),
+        anomalies.alias("anomaly_reasons"),
+        F.coalesce("suspect_generic_names", F.array().cast("array<string>")).alias("suspect_generic_names"),
+        F.current_timestamp().alias("gold_updated_at"),
+    )
+
+
+def _counts() -> list[Column]:
+    return [
+        F.countDistinct("safetyreportid").alias("reports"),
+        F.countDistinct(F.when(F.col("serious"), F.col("safetyreportid"))).alias("serious_reports"),
+        F.countDistinct(F.when(F.col("is_death"), F.col("safetyreportid"))).alias("deaths"),
+        F.countDistinct(F.when(F.col("is_overdose"), F.col("safetyreportid"))).alias("overdoses"),
+        F.countDistinct(F.when(F.col("is_anomaly"), F.col("safetyreportid"))).alias("anomalies"),
+        F.current_timestamp().alias("gold_updated_at"),
+    ]
+
+
+UNKNOWN = "UNKNOWN"  # grouping value for a missing drug name or country, so keys are never null
+
+
+def daily_aggregates(flags_df: DataFrame, drugs: DataFrame, reactions: DataFrame,
+                     reports: DataFrame) -> dict[tables.Table, DataFrame]:
+    f = flags_df.select("safetyreportid", "receivedate", "serious", "is_death", "is_overdose",
+                        "is_anomaly", F.coalesce("occurcountry", F.lit(UNKNOWN)).alias("occurcountry"))
+    suspects = drugs.where(F.col("drugcharacterization") == 1).select(
+        "safetyreportid", F.coalesce("generic_name", "product_name", F.lit(UNKNOWN)).alias("generic_name"))
+    pts = reactions.select("safetyreportid", "reactionmeddrapt")
+    demo = reports.select("safetyreportid", "patient_age_group", "patient_sex")
+    return {
+        tables.DRUG_DAILY: f.join(suspects, "safetyreportid")
+        .groupBy("receivedate", "generic_name", "occurcountry").agg(*_counts()),
+        tables.DRUG_REACTION_DAILY: f.join(suspects, "safetyreportid").join(pts, "safetyreportid")
+        .groupBy("receivedate", "generic_name", "reactionmeddrapt").agg(*_counts()),
+        tables.REACTION_DEMOGRAPHIC_DAILY: f.join(pts, "safetyreportid").join(demo, "safetyreportid")
+        .groupBy("receivedate", "reactionmeddrapt", "patient_age_group", "patient_sex").agg(*_counts()),
+        tables.COUNTRY_DAILY: f.groupBy("receivedate", "occurcountry").agg(*_counts()),
+    }
+
+
+@dataclass
+class GoldWriter:
+    spark: SparkSession
+    settings: Settings
+
+    def __post_init__(self):
+        for table in (tables.FLAGS, tables.DRUG_DAILY, tables.DRUG_REACTION_DAILY,
+                      tables.REACTION_DEMOGRAPHIC_DAILY, tables.COUNTRY_DAILY):
+            tables.ensure(self.spark, self.settings, table)
+        self.facts = F.broadcast(reference.drug_facts(self.spark)).cache()
+
+    def _table(self, table) -> DataFrame:
+        return tables.delta_table(self.spark, self.settings, table).toDF()
+
+    def update_batch(self, report_changes: DataFrame, batch_id: int) -> None:
+        """`report_changes`: silver.adverse_event_report's change feed rows in this batch."""
+        changed = report_changes.where("_change_type != 'update_preimage'") \
+            .select("safetyreportid").distinct().persist()
+        # Both images: a follow-up that moves a report to another day changes both days.
+        days = [r.receivedate for r in report_changes.select("receivedate").distinct().collect()
+                if r.receivedate is not None]
+        if not days and changed.isEmpty():
+            changed.unpersist()
+            return
+        reports = self._table(tables.REPORT)
+        drugs, reactions = self._table(tables.DRUG), self._table(tables.REACTION)
+        new_flags = flags(reports.join(changed, "safetyreportid", "left_semi"),
+                          drugs.join(changed, "safetyreportid", "left_semi"),
+                          reactions.join(changed, "safetyreportid", "left_semi"), self.facts)
+        self._merge(tables.FLAGS, new_flags)
+        changed.unpersist()
+
+        # Aggregates of the touched days, recomputed whole from the current tables.
+        on_days = F.col("receivedate").isin(days)
+        day_flags = self._table(tables.FLAGS).where(on_days)
+        aggregates = daily_aggregates(day_flags, drugs.where(on_days), reactions.where(on_days),
+                                      reports.where(on_days))
+        for table, rows in aggregates.items():
+            self._merge(table, rows, delete_missing_on_days=days)
+
+    def _merge(self, table, rows: DataFrame, delete_missing_on_days=None) -> None:
+        key = " AND ".join(f"t.{k} <=> s.{k}" for k in table.key)
+        values = {c: f"s.{c}" for c in table.columns}
+        changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in table.columns
+                              if c not in table.key and not c.endswith("_updated_at"))
+        merge = (tables.delta_table(self.spark, self.settings, table).alias("t")
+                 .merge(rows.alias("s"), key)
+                 .whenMatchedUpdate(condition=changed, set=values)
+                 .whenNotMatchedInsert(values=values))
+        if delete_missing_on_days:
+            day_list = ", ".join(f"DATE'{d.isoformat()}'" for d in delete_missing_on_days)
+            merge = merge.whenNotMatchedBySourceDelete(condition=f"t.receivedate IN ({day_list})")
+        merge.execute()
+
+
+def start(spark: SparkSession, settings: Settings, trigger: dict, query_name: str = "gold"):
+    """Stream silver's report changes → gold flags and daily aggregates."""
+    writer = GoldWriter(spark, settings)
+    return (
+        tables.read_stream(spark, settings, tables.REPORT, readChangeFeed="true", startingVersion="0")
+        .writeStream.queryName(query_name)
+        .foreachBatch(writer.update_batch)
+        .option("checkpointLocation", f"{settings.checkpoint_root}/{query_name}")
+        .trigger(**trigger)
+        .start()
+    )

@@ -1,0 +1,111 @@
+"""The streaming pipeline as one unit: bronze → silver → gold, a summary of what the tables
+hold, and the reconciliation that proves every bronze event is in silver or quarantine.
+
+Each stage is its own streaming query with its own checkpoint (as the Databricks job runs
+them, one notebook per task); `run_available_now` runs them in order and waits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import bronze, gold, silver, tables
+from jobs.settings import Settings
+from jobs.sources import SourceParams
+
+
+def parse_trigger(trigger: str) -> dict:
+    """`availableNow`, or a processing-time interval such as `5 seconds`."""
+    trigger = trigger.strip()
+    if trigger.lower() in ("availablenow", "available_now"):
+        return {"availableNow": True}
+    if trigger.split(" ")[0].replace(".", "", 1).isdigit():
+        return {"processingTime": trigger}
+    raise ValueError(f"unknown trigger {trigger!r}: use availableNow or an interval like '5 seconds'")
+
+
+@dataclass
+class StageRun:
+    stage: str
+    batches: int
+    input_rows: int
+    seconds: float
+
+
+def _await(query) -> StageRun:
+    query.awaitTermination()
+    if query.exception():
+        raise query.exception()
+    progress = query.recentProgress
+    return StageRun(
+        stage=query.name,
+        batches=len([p for p in progress if p["numInputRows"] > 0]),
+        input_rows=sum(p["numInputRows"] for p in progress),
+        seconds=sum(p["durationMs"].get("triggerExecution", 0) for p in progress) / 1000,
+    )
+
+
+def run_available_now(spark: SparkSession, settings: Settings, source: SourceParams) -> list[StageRun]:
+    """Process everything available now through all three stages, one after another."""
+    trigger = {"availableNow": True}
+    return [
+        _await(bronze.start(spark, settings, source, trigger)),
+        _await(silver.start(spark, settings, trigger)),
+        _await(gold.start(spark, settings, trigger)),
+    ]
+
+
+def _read(spark, settings, table) -> DataFrame:
+    return tables.delta_table(spark, settings, table).toDF()
+
+
+def reconcile(spark: SparkSession, settings: Settings) -> DataFrame:
+    """One row: bronze events, how many are quarantined, how many are accounted for in silver
+    (their report is there at their version or a later one), and how many are neither — which
+    must be zero."""
+    raw = _read(spark, settings, tables.BRONZE_RAW)
+    quarantined = _read(spark, settings, tables.QUARANTINE).select("bronze_id").distinct()
+    reports = _read(spark, settings, tables.REPORT).select(
+        "safetyreportid", F.col("safetyreportversion").alias("stored_version"))
+    events = raw.join(quarantined, "bronze_id", "left_anti").select(
+        "bronze_id",
+        F.trim(F.get_json_object(F.col("payload").cast("string"), "$.safetyreportid")).alias("safetyreportid"),
+        F.coalesce(F.trim(F.get_json_object(F.col("payload").cast("string"), "$.safetyreportversion"))
+                   .try_cast("int"), F.lit(1)).alias("version"),
+    )
+    accounted = events.join(reports, "safetyreportid", "left").select(
+        (F.col("stored_version") >= F.col("version")).alias("in_silver"))
+    counts = accounted.agg(F.count(F.when(F.col("in_silver"), 1)).alias("in_silver"),
+                           F.count(F.when(~F.coalesce("in_silver", F.lit(False)), 1)).alias("unaccounted"))
+    return counts.crossJoin(raw.agg(F.count("*").alias("bronze_events"))) \
+        .crossJoin(quarantined.agg(F.count("*").alias("quarantined"))) \
+        .select("bronze_events", "in_silver", "quarantined", "unaccounted")
+
+
+def summary(spark: SparkSession, settings: Settings, top: int = 5) -> dict:
+    """What the tables hold, for the demo and the notebooks' displays."""
+    reports = _read(spark, settings, tables.REPORT)
+    flags = _read(spark, settings, tables.FLAGS)
+    quarantine = _read(spark, settings, tables.QUARANTINE)
+    drug_daily = _read(spark, settings, tables.DRUG_DAILY)
+    f = flags.agg(F.count("*").alias("n"), F.count(F.when(F.col("is_overdose"), 1)).alias("overdoses"),
+                  F.count(F.when(F.col("is_anomaly"), 1)).alias("anomalies")).first()
+    return {
+        "reports": reports.count(),
+        "flagged_reports": f.n,
+        "overdoses": f.overdoses,
+        "anomalies": f.anomalies,
+        "quarantined_by_rule": {
+            r.rule: r.n for r in quarantine.select(F.explode("broken_rules").alias("rule"))
+            .groupBy("rule").agg(F.count("*").alias("n")).orderBy(F.desc("n")).collect()
+        },
+        "top_drugs": [
+            (r.generic_name, r.reports) for r in drug_daily.groupBy("generic_name")
+            .agg(F.sum("reports").alias("reports")).orderBy(F.desc("reports"), "generic_name")
+            .limit(top).collect()
+        ],
+        "reconciliation": reconcile(spark, settings).first().asDict(),
+    }

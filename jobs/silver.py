@@ -1,0 +1,308 @@
+"""Silver: bronze events parsed with the contract's explicit schema, checked against the
+rules in `silver_rules`, typed, and MERGEd so that each report holds its latest version.
+
+Per micro-batch (`upsert_batch`):
+  1. events that break a rule are appended to `silver.quarantine` (idempotent per batch id);
+  2. the rest are reduced to the latest version per report;
+  3. drug and reaction rows of the reports that win are replaced (MERGE, deletes included);
+  4. the report rows are MERGEd last, so a report row marks its children as complete: a
+     batch re-run after a crash at any step converges to the same tables.
+A version older than the stored one, or an exact duplicate, changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from jobs import reference, tables
+from jobs.settings import Settings
+from jobs.silver_rules import error_text, split_valid
+from jobs.silver_rules import number as _number
+
+# The openFDA drug-event fields Vigil reads, all strings as openFDA sends them. Unknown
+# fields are ignored; `_corrupt_record` catches values whose JSON type is wrong.
+EVENT_SCHEMA = """
+safetyreportid STRING, safetyreportversion STRING,
+receivedate STRING, receivedateformat STRING, receiptdate STRING, receiptdateformat STRING,
+transmissiondate STRING, transmissiondateformat STRING,
+serious STRING, seriousnessdeath STRING, seriousnesslifethreatening STRING,
+seriousnesshospitalization STRING, seriousnessdisabling STRING,
+seriousnesscongenitalanomali STRING, seriousnessother STRING,
+reporttype STRING, occurcountry STRING, primarysourcecountry STRING,
+primarysource STRUCT<qualification: STRING, reportercountry: STRING>,
+sender STRUCT<senderorganization: STRING>,
+patient STRUCT<
+  patientonsetage: STRING, patientonsetageunit: STRING, patientagegroup: STRING,
+  patientsex: STRING, patientweight: STRING,
+  patientdeath: STRUCT<patientdeathdate: STRING, patientdeathdateformat: STRING>,
+  reaction: ARRAY<STRUCT<reactionmeddrapt: STRING, reactionoutcome: STRING>>,
+  drug: ARRAY<STRUCT<
+    medicinalproduct: STRING, drugcharacterization: STRING, drugindication: STRING,
+    drugdosagetext: STRING, drugstructuredosagenumb: STRING, drugstructuredosageunit: STRING,
+    drugseparatedosagenumb: STRING, drugintervaldosageunitnumb: STRING,
+    drugintervaldosagedefinition: STRING, drugadministrationroute: STRING, actiondrug: STRING,
+    activesubstance: STRUCT<activesubstancename: STRING>,
+    openfda: STRUCT<generic_name: ARRAY<STRING>>>>>,
+_corrupt_record STRING
+"""
+
+AGE_UNIT_YEARS = {"800": 10.0, "801": 1.0, "802": 1 / 12, "803": 7 / 365.25, "804": 1 / 365.25,
+                  "805": 1 / 8766}
+AGE_GROUP_CODES = {"1": "neonate", "2": "infant", "3": "child", "4": "adolescent", "5": "adult",
+                   "6": "elderly"}
+SEX = {"0": "unknown", "1": "male", "2": "female"}
+# drugstructuredosageunit codes that are masses, as a factor to milligrams.
+DOSE_UNITS = {"001": ("kg", 1e6), "002": ("g", 1e3), "003": ("mg", 1.0), "004": ("ug", 1e-3),
+              "005": ("ng", 1e-6), "006": ("pg", 1e-9)}
+OTHER_DOSE_UNITS = {"007": "mg/kg", "008": "ug/kg", "009": "mg/m2", "010": "ug/m2", "011": "ml",
+                    "012": "%", "013": "gtt", "014": "DF", "015": "IU", "016": "kIU", "017": "MIU"}
+# drugintervaldosagedefinition codes as days.
+INTERVAL_DAYS = {"801": 365.25, "802": 30.4375, "803": 7.0, "804": 1.0, "805": 1 / 24, "806": 1 / 1440}
+
+
+def _lookup(mapping: dict, key: Column) -> Column:
+    return F.create_map(*[F.lit(x) for kv in mapping.items() for x in kv])[F.trim(key)]
+
+
+def openfda_date(value: Column) -> tuple[Column, Column]:
+    """(date, precision) from YYYYMMDD, or the partial YYYYMM / YYYY real reports carry."""
+    v = F.trim(value)
+
+    def parse(fmt: str) -> Column:
+        return F.try_to_timestamp(v, F.lit(fmt)).cast("date")
+
+    date = (F.when(v.rlike(r"^[0-9]{8}$"), parse("yyyyMMdd"))
+            .when(v.rlike(r"^[0-9]{6}$"), parse("yyyyMM"))
+            .when(v.rlike(r"^[0-9]{4}$"), parse("yyyy")))
+    date = F.when(F.year(date) >= 1900, date)
+    precision = (F.when(date.isNull(), None).when(F.length(v) == 8, "day")
+                 .when(F.length(v) == 6, "month").otherwise("year"))
+    return date, precision
+
+
+def parse(bronze: DataFrame) -> DataFrame:
+    """Bronze rows + the columns the rules judge: the parsed payload `j` and payload checks."""
+    text = F.col("payload").cast("string")
+    parsed = bronze.select(
+        "*",
+        F.coalesce(F.length("payload"), F.lit(0)).alias("_size"),
+        F.is_valid_utf8(text).alias("_utf8"),
+        (F.ltrim(text).startswith("{") & F.try_parse_json(text).isNotNull()).alias("_json_object"),
+        F.from_json(text, EVENT_SCHEMA,
+                    {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"}).alias("j"),
+    )
+    receivedate, precision = openfda_date(F.col("j.receivedate"))
+    return parsed.withColumn("receivedate", receivedate).withColumn("receivedate_precision", precision)
+
+
+def quarantine_rows(invalid: DataFrame) -> DataFrame:
+    text = F.col("payload").cast("string")
+    return invalid.select(
+        "bronze_id",
+        F.trim(F.col("j.safetyreportid")).alias("safetyreportid"),
+        "payload",
+        F.when(F.col("_utf8"), text).alias("payload_text"),
+        "broken_rules",
+        error_text(F.col("broken_rules")).alias("error"),
+        *[c.split(" ")[0].strip("`") for c in tables.SOURCE_COLUMNS],
+        F.current_timestamp().alias("quarantined_at"),
+    ).select(*tables.QUARANTINE.columns)
+
+
+def _age_years() -> Column:
+    age = _number(F.col("j.patient.patientonsetage"))
+    return age * _lookup(AGE_UNIT_YEARS, F.col("j.patient.patientonsetageunit"))
+
+
+def age_group(age_years: Column, group_code: Column) -> Column:
+    """openFDA's age groups, from the age where there is one, else the reported group."""
+    return (F.when(age_years < 28 / 365.25, "neonate").when(age_years < 2, "infant")
+            .when(age_years < 12, "child").when(age_years < 18, "adolescent")
+            .when(age_years < 65, "adult").when(age_years.isNotNull(), "elderly")
+            .otherwise(F.coalesce(_lookup(AGE_GROUP_CODES, group_code), F.lit("unknown"))))
+
+
+def _flag(field: str) -> Column:
+    return F.coalesce(F.trim(F.col(f"j.{field}")) == "1", F.lit(False))
+
+
+def latest_versions(valid: DataFrame) -> DataFrame:
+    """One row per report: the highest version, and among equal versions the last to arrive."""
+    ranked = valid.withColumn(
+        "_version", F.coalesce(F.trim("j.safetyreportversion").try_cast("int"), F.lit(1))
+    ).withColumn("_id", F.trim("j.safetyreportid"))
+    order = Window.partitionBy("_id").orderBy(
+        F.col("_version").desc(), F.col("enqueued_at").desc_nulls_last(), F.col("bronze_id").desc()
+    )
+    return ranked.withColumn("_rank", F.row_number().over(order)).where("_rank = 1").drop("_rank")
+
+
+def report_rows(latest: DataFrame) -> DataFrame:
+    age_years = _age_years()
+    receiptdate, _ = openfda_date(F.col("j.receiptdate"))
+    transmissiondate, _ = openfda_date(F.col("j.transmissiondate"))
+    deathdate, _ = openfda_date(F.col("j.patient.patientdeath.patientdeathdate"))
+    return latest.select(
+        F.col("_id").alias("safetyreportid"),
+        F.col("_version").alias("safetyreportversion"),
+        "receivedate", "receivedate_precision",
+        receiptdate.alias("receiptdate"),
+        transmissiondate.alias("transmissiondate"),
+        (F.trim("j.serious") == "1").alias("serious"),
+        *[_flag(f).alias(f) for f in (
+            "seriousnessdeath", "seriousnesslifethreatening", "seriousnesshospitalization",
+            "seriousnessdisabling", "seriousnesscongenitalanomali", "seriousnessother")],
+        F.trim("j.reporttype").try_cast("int").alias("reporttype"),
+        F.upper(F.trim(F.coalesce("j.occurcountry", "j.primarysourcecountry"))).alias("occurcountry"),
+        F.upper(F.trim("j.primarysource.reportercountry")).alias("reportercountry"),
+        F.trim("j.primarysource.qualification").try_cast("int").alias("qualification"),
+        F.trim("j.sender.senderorganization").alias("senderorganization"),
+        age_years.alias("patient_age_years"),
+        age_group(age_years, F.col("j.patient.patientagegroup")).alias("patient_age_group"),
+        F.coalesce(_lookup(SEX, F.col("j.patient.patientsex")), F.lit("unknown")).alias("patient_sex"),
+        _number(F.col("j.patient.patientweight")).alias("patient_weight_kg"),
+        deathdate.alias("patient_death_date"),
+        F.size("j.patient.drug").alias("drug_count"),
+        F.size("j.patient.reaction").alias("reaction_count"),
+        F.sha2(F.col("payload"), 256).alias("payload_sha256"),
+        "bronze_id", "enqueued_at", "ingested_at",
+        F.current_timestamp().alias("silver_updated_at"),
+    )
+
+
+def drug_rows(latest: DataFrame, names: DataFrame) -> DataFrame:
+    """One row per drug, named and dosed. `names` maps product names to generic names."""
+    drugs = latest.select(
+        F.col("_id").alias("safetyreportid"), F.col("_version").alias("safetyreportversion"),
+        "receivedate", F.posexplode("j.patient.drug").alias("_pos", "d"),
+    )
+    product = F.upper(F.trim(F.regexp_replace("d.medicinalproduct", r"\s+", " ")))
+    substance = F.upper(F.trim("d.activesubstance.activesubstancename"))
+    amount = _number(F.col("d.drugstructuredosagenumb"))
+    unit_code = F.trim("d.drugstructuredosageunit")
+    mass = F.create_map(*[F.lit(x) for code, (name, _) in DOSE_UNITS.items() for x in (code, name)])
+    other = F.create_map(*[F.lit(x) for kv in OTHER_DOSE_UNITS.items() for x in kv])
+    to_mg = _lookup({code: factor for code, (_, factor) in DOSE_UNITS.items()}, unit_code)
+    dose_mg = amount * to_mg
+    per_interval = F.coalesce(_number(F.col("d.drugseparatedosagenumb")), F.lit(1.0))
+    interval_days = (F.coalesce(_number(F.col("d.drugintervaldosageunitnumb")), F.lit(1.0))
+                     * _lookup(INTERVAL_DAYS, F.col("d.drugintervaldosagedefinition")))
+    daily = F.when(interval_days > 0, dose_mg * per_interval / interval_days)
+    named = drugs.select(
+        "safetyreportid", "safetyreportversion", (F.col("_pos") + 1).alias("drug_seq"),
+        F.trim("d.medicinalproduct").alias("medicinalproduct"),
+        F.coalesce(product, substance).alias("product_name"),
+        substance.alias("_substance"),
+        F.upper(F.trim(F.col("d.openfda.generic_name")[0])).alias("_openfda_generic"),
+        F.trim("d.drugcharacterization").try_cast("int").alias("drugcharacterization"),
+        F.trim("d.drugindication").alias("drugindication"),
+        F.trim("d.drugdosagetext").alias("drugdosagetext"),
+        amount.alias("dose_amount"),
+        F.coalesce(mass[unit_code], other[unit_code]).alias("dose_unit"),
+        dose_mg.alias("dose_mg"),
+        daily.alias("daily_dose_mg"),
+        F.trim("d.drugadministrationroute").alias("drugadministrationroute"),
+        F.trim("d.actiondrug").try_cast("int").alias("actiondrug"),
+        "receivedate",
+    )
+    return reference.with_generic_name(named, names).select(
+        *[c for c in tables.DRUG.columns if c != "silver_updated_at"],
+        F.current_timestamp().alias("silver_updated_at"),
+    )
+
+
+def reaction_rows(latest: DataFrame) -> DataFrame:
+    reactions = latest.select(
+        F.col("_id").alias("safetyreportid"), F.col("_version").alias("safetyreportversion"),
+        "receivedate", F.posexplode("j.patient.reaction").alias("_pos", "r"),
+    )
+    return reactions.select(
+        "safetyreportid", "safetyreportversion", (F.col("_pos") + 1).alias("reaction_seq"),
+        F.trim("r.reactionmeddrapt").alias("reactionmeddrapt"),
+        F.trim("r.reactionoutcome").try_cast("int").alias("reactionoutcome"),
+        "receivedate",
+        F.current_timestamp().alias("silver_updated_at"),
+    )
+
+
+# A stored report is replaced when the incoming one is newer, or the same version with other
+# content that arrived later (a correction without a version bump). `s`: incoming, `t`: stored.
+WINS = ("s.safetyreportversion > t.safetyreportversion OR (s.safetyreportversion = "
+        "t.safetyreportversion AND s.payload_sha256 <> t.payload_sha256 AND "
+        "s.enqueued_at >= t.enqueued_at)")
+
+
+@dataclass
+class SilverWriter:
+    spark: SparkSession
+    settings: Settings
+    app_id: str = "vigil-silver"
+
+    def __post_init__(self):
+        for table in (tables.REPORT, tables.DRUG, tables.REACTION, tables.QUARANTINE):
+            tables.ensure(self.spark, self.settings, table)
+        self.names = F.broadcast(reference.product_names(self.spark)).cache()
+
+    def upsert_batch(self, bronze_batch: DataFrame, batch_id: int) -> None:
+        parsed = parse(bronze_batch).persist()
+        try:
+            valid, invalid = split_valid(parsed)
+            tables.append(quarantine_rows(invalid), self.settings, tables.QUARANTINE,
+                          txn=(f"{self.app_id}-quarantine", batch_id))
+            latest = latest_versions(valid).persist()
+            reports = report_rows(latest).persist()
+            winners = self._winners(reports)
+            self._replace_children(tables.DRUG, drug_rows(latest, self.names), winners,
+                                   "drug_seq")
+            self._replace_children(tables.REACTION, reaction_rows(latest), winners,
+                                   "reaction_seq")
+            (tables.delta_table(self.spark, self.settings, tables.REPORT).alias("t")
+             .merge(reports.alias("s"), "t.safetyreportid = s.safetyreportid")
+             .whenMatchedUpdateAll(condition=WINS)
+             .whenNotMatchedInsertAll()
+             .execute())
+            reports.unpersist()
+            latest.unpersist()
+        finally:
+            parsed.unpersist()
+
+    def _winners(self, reports: DataFrame) -> DataFrame:
+        """Ids of incoming reports that will replace (or create) the stored report."""
+        stored = tables.delta_table(self.spark, self.settings, tables.REPORT).toDF()
+        s, t = reports.alias("s"), stored.alias("t")
+        joined = s.join(t, F.col("s.safetyreportid") == F.col("t.safetyreportid"), "left")
+        return joined.where(F.col("t.safetyreportid").isNull() | F.expr(WINS)) \
+            .select(F.col("s.safetyreportid").alias("safetyreportid")).persist()
+
+    def _replace_children(self, table, incoming: DataFrame, winners: DataFrame, seq: str) -> None:
+        """Make the stored rows of each winning report equal the incoming ones: update and
+        insert by (report, seq), delete the stored rows the new version no longer has."""
+        target = tables.delta_table(self.spark, self.settings, table)
+        new = incoming.join(winners, "safetyreportid", "left_semi").withColumn("_delete", F.lit(False))
+        stale = (target.toDF().join(winners, "safetyreportid", "left_semi")
+                 .join(new.select("safetyreportid", seq), ["safetyreportid", seq], "left_anti")
+                 .withColumn("_delete", F.lit(True)))
+        changes = new.unionByName(stale)
+        key = f"t.safetyreportid = s.safetyreportid AND t.{seq} = s.{seq}"
+        columns = {c: f"s.{c}" for c in table.columns}
+        (target.alias("t").merge(changes.alias("s"), key)
+         .whenMatchedDelete(condition="s._delete")
+         .whenMatchedUpdate(set=columns)
+         .whenNotMatchedInsert(condition="NOT s._delete", values=columns)
+         .execute())
+
+
+def start(spark: SparkSession, settings: Settings, trigger: dict, query_name: str = "silver"):
+    """Stream bronze → silver + quarantine. `trigger`: e.g. {"availableNow": True}."""
+    writer = SilverWriter(spark, settings)
+    return (
+        tables.read_stream(spark, settings, tables.BRONZE_RAW)
+        .writeStream.queryName(query_name)
+        .foreachBatch(writer.upsert_batch)
+        .option("checkpointLocation", f"{settings.checkpoint_root}/{query_name}")
+        .trigger(**trigger)
+        .start()
+    )

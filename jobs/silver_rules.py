@@ -1,0 +1,145 @@
+"""Every rule an event must pass to enter silver, in one place: a name, a Column expression
+that is true when the event passes, and the reason a person reads in `silver.quarantine`.
+
+Quarantine takes what cannot be typed — unreadable payloads, missing ids, wrong JSON types,
+codes outside openFDA's code lists. What is well-formed but implausible (an age of 250, a
+date in the future) passes here and is flagged in gold, where a safety reviewer sees it.
+
+Payload rules are checked first: when one fails, the field rules are not evaluated, since a
+payload that is not JSON has no fields to judge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+MAX_PAYLOAD_BYTES = 1024 * 1024  # Event Hubs' limit for one event
+AGE_UNITS = ("800", "801", "802", "803", "804", "805")
+SEX_CODES = ("0", "1", "2")
+SERIOUS_CODES = ("1", "2")
+OUTCOME_CODES = ("1", "2", "3", "4", "5", "6")
+CHARACTERIZATION_CODES = ("1", "2", "3")
+THOUSANDS = r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"  # 1,000 or 12,500.5
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    passes: Callable[[], Column]  # builds the expression that is true when the event passes
+    reason: str
+
+
+def _all(array: Column, check) -> Column:
+    """Every element passes; an absent array passes (presence is another rule's job)."""
+    return F.coalesce(F.forall(array, check), F.lit(True))
+
+
+def _code_or_null(value: Column, codes: tuple[str, ...]) -> Column:
+    return value.isNull() | F.trim(value).isin(*codes)
+
+
+def number(value: Column) -> Column:
+    """A free-text number as openFDA senders write it: `12`, `.5`, `0,5` (decimal comma),
+    `1,000` (thousands); null when it is not a number."""
+    v = F.regexp_replace(F.trim(value), r"\s+", "")
+    v = F.when(v.rlike(THOUSANDS), F.regexp_replace(v, ",", "")).otherwise(F.regexp_replace(v, ",", "."))
+    return F.when(v.rlike(r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)$"), v.try_cast("double"))
+
+
+def _number_or_null(value: Column) -> Column:
+    return value.isNull() | number(value).isNotNull()
+
+
+def j(field: str) -> Column:
+    """A field of the payload parsed with the contract's schema (see silver.parse)."""
+    return F.col(f"j.{field}")
+
+
+def patient(field: str) -> Column:
+    return F.col(f"j.patient.{field}")
+
+
+PAYLOAD_RULES = [
+    Rule("payload_present", lambda: F.col("_size") > 0, "the event's payload is empty"),
+    Rule("payload_within_size_limit", lambda: F.col("_size") <= MAX_PAYLOAD_BYTES,
+         f"the payload is larger than {MAX_PAYLOAD_BYTES} bytes (Event Hubs' limit)"),
+    Rule("payload_is_utf8", lambda: F.col("_utf8"), "the payload is not valid UTF-8"),
+    Rule("payload_is_json_object", lambda: F.col("_json_object"), "the payload is not a JSON object"),
+]
+
+FIELD_RULES = [
+    Rule("fields_match_contract", lambda: j("_corrupt_record").isNull(),
+         "a field has the wrong JSON type (e.g. text where a list or object is expected)"),
+    Rule("report_id_present", lambda: F.trim(j("safetyreportid")) != "", "safetyreportid is missing"),
+    Rule("report_id_format", lambda: j("safetyreportid").rlike(r"^\s*[0-9]{5,12}(-[0-9])?\s*$"),
+         "safetyreportid is not 5-12 digits (with an optional -check digit)"),
+    Rule("version_is_number", lambda: j("safetyreportversion").isNull()
+         | j("safetyreportversion").rlike(r"^\s*[0-9]{1,6}\s*$"),
+         "safetyreportversion is not a whole number"),
+    Rule("receivedate_is_date", lambda: F.col("receivedate").isNotNull(),
+         "receivedate is missing or not a YYYYMMDD (or YYYYMM, YYYY) date"),
+    Rule("serious_code_known", lambda: _code_or_null(j("serious"), SERIOUS_CODES), "serious is not 1 or 2"),
+    Rule("patient_sex_known", lambda: _code_or_null(patient("patientsex"), SEX_CODES),
+         "patient.patientsex is not 0, 1 or 2"),
+    Rule("age_is_number", lambda: _number_or_null(patient("patientonsetage")),
+         "patient.patientonsetage is not a number"),
+    Rule("age_unit_known", lambda: patient("patientonsetage").isNull()
+         | F.trim(patient("patientonsetageunit")).isin(*AGE_UNITS),
+         "patient.patientonsetageunit is missing or not a known code (800-805)"),
+    Rule("weight_is_number", lambda: _number_or_null(patient("patientweight")),
+         "patient.patientweight is not a number"),
+    Rule("has_reaction", lambda: (F.coalesce(F.size(patient("reaction")), F.lit(0)) > 0)
+         & _all(patient("reaction"), lambda r: F.trim(r["reactionmeddrapt"]) != ""),
+         "patient.reaction is missing, empty, or has a reaction without a MedDRA term"),
+    Rule("reaction_outcome_known",
+         lambda: _all(patient("reaction"), lambda r: _code_or_null(r["reactionoutcome"], OUTCOME_CODES)),
+         "a reactionoutcome is not a known code (1-6)"),
+    Rule("has_drug", lambda: (F.coalesce(F.size(patient("drug")), F.lit(0)) > 0)
+         & _all(patient("drug"), lambda d: F.coalesce(
+             F.trim(d["medicinalproduct"]), F.trim(d["activesubstance"]["activesubstancename"]),
+             F.lit("")) != ""),
+         "patient.drug is missing, empty, or has a drug with no product or substance name"),
+    Rule("drug_characterization_known",
+         lambda: _all(patient("drug"), lambda d: _code_or_null(d["drugcharacterization"], CHARACTERIZATION_CODES)),
+         "a drugcharacterization is not a known code (1 suspect, 2 concomitant, 3 interacting)"),
+    Rule("structured_dose_is_number",
+         lambda: _all(patient("drug"), lambda d: _number_or_null(d["drugstructuredosagenumb"])),
+         "a drugstructuredosagenumb is not a number"),
+]
+
+RULES = PAYLOAD_RULES + FIELD_RULES
+REASONS = {rule.name: rule.reason for rule in RULES}
+
+
+def _failed(rules: list[Rule]) -> Column:
+    """Names of the rules that fail (a rule that evaluates to null fails)."""
+    names = [F.when(~F.coalesce(rule.passes(), F.lit(False)), F.lit(rule.name)) for rule in rules]
+    return F.filter(F.array(*names), lambda name: name.isNotNull())
+
+
+def with_broken_rules(parsed: DataFrame) -> DataFrame:
+    """Adds `broken_rules`: empty when the event passes every rule."""
+    payload_failures = _failed(PAYLOAD_RULES)
+    return parsed.withColumn(
+        "broken_rules",
+        F.when(F.size(payload_failures) > 0, payload_failures).otherwise(_failed(FIELD_RULES)),
+    )
+
+
+def split_valid(parsed: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Rows that pass every rule, and rows that fail one or more, with those rules' names."""
+    checked = with_broken_rules(parsed)
+    return (
+        checked.where(F.size("broken_rules") == 0),
+        checked.where(F.size("broken_rules") > 0),
+    )
+
+
+def error_text(broken_rules: Column) -> Column:
+    """The reasons of the broken rules, joined, for people reading the quarantine."""
+    reasons = F.create_map(*[x for name, reason in REASONS.items() for x in (F.lit(name), F.lit(reason))])
+    return F.array_join(F.transform(broken_rules, lambda name: reasons[name]), "; ")
