@@ -85,7 +85,8 @@ def drug_findings(drugs: DataFrame, reports: DataFrame, facts: DataFrame) -> Dat
                                                            wrong_sex)))).alias("_drug_anomalies"),
         F.max((F.col("drugcharacterization") == 1).cast("int")).alias("_has_suspect"),
         F.array_sort(F.array_distinct(F.collect_list(
-            F.when(F.col("drugcharacterization") == 1, F.col("generic_name"))))).alias("suspect_generic_names"),
+            F.when(F.col("drugcharacterization") == 1, F.col("generic_name")))))
+        .alias("suspect_generic_names"),
     )
 
 

@@ -70,11 +70,12 @@ def reconcile(spark: SparkSession, settings: Settings) -> DataFrame:
     quarantined = _read(spark, settings, tables.QUARANTINE).select("bronze_id").distinct()
     reports = _read(spark, settings, tables.REPORT).select(
         "safetyreportid", F.col("safetyreportversion").alias("stored_version"))
+    text = F.col("payload").cast("string")
     events = raw.join(quarantined, "bronze_id", "left_anti").select(
         "bronze_id",
-        F.trim(F.get_json_object(F.col("payload").cast("string"), "$.safetyreportid")).alias("safetyreportid"),
-        F.coalesce(F.trim(F.get_json_object(F.col("payload").cast("string"), "$.safetyreportversion"))
-                   .try_cast("int"), F.lit(1)).alias("version"),
+        F.trim(F.get_json_object(text, "$.safetyreportid")).alias("safetyreportid"),
+        F.coalesce(F.trim(F.get_json_object(text, "$.safetyreportversion")).try_cast("int"),
+                   F.lit(1)).alias("version"),
     )
     accounted = events.join(reports, "safetyreportid", "left").select(
         (F.col("stored_version") >= F.col("version")).alias("in_silver"))

@@ -7,73 +7,91 @@ the reports the generator writes and the rules the pipeline applies cannot drift
 
 from __future__ import annotations
 
-import csv
+import json
 import re
 from functools import lru_cache
 
+import yaml
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.settings import PROJECT_ROOT
 
 REFERENCE_DIR = PROJECT_ROOT / "generators" / "reference"
-DRUGS_FILE = REFERENCE_DIR / "drugs.csv"
+DRUGS_FILE = REFERENCE_DIR / "drugs.jsonl"
+DEMOGRAPHICS_FILE = REFERENCE_DIR / "demographics.yaml"
 
 NAMES_SCHEMA = "product_name STRING, generic_name STRING"
 FACTS_SCHEMA = ("generic_name STRING, drug_class STRING, usual_dose_mg DOUBLE, "
                 "max_daily_dose_mg DOUBLE, min_age_years DOUBLE, max_age_years DOUBLE, sex STRING")
+TO_MG = {"mg": 1.0, "ug": 1e-3, "g": 1e3}  # doses in DF or IU have no mg equivalent
+# A patient is implausible for a product only well outside the ages it is given at: below
+# 60% of the youngest band's lower age, or 15 years past the oldest band.
+MIN_AGE_SLACK, MAX_AGE_SLACK = 0.6, 15.0
+# A class is single-sex only when its profile says (almost) every patient is.
+SINGLE_SEX_SHARE = 0.99
 # Strength and form words that follow a product name in free text ("ASPIRIN 81 MG TABLET").
-_STRENGTH = re.compile(r"\s+\d[\d.,/]*\s*(MG|MCG|UG|G|ML|%|IU|UNITS?)\b.*$")
+_STRENGTH = r"\s+\d[\d.,/]*\s*(MG|MCG|UG|G|ML|%|IU|UNITS?)\b.*$"
 
 
 def normalize_product(name: str) -> str:
-    """The key a product name is matched by: trimmed, upper-cased, strength dropped."""
+    """The key a product name is matched by: spaces folded, upper-cased, strength dropped."""
     key = re.sub(r"\s+", " ", name.strip().upper())
-    return _STRENGTH.sub("", key).strip(" .,;")
+    return re.sub(_STRENGTH, "", key).strip(" .,;")
 
 
 def normalized_product(name: Column) -> Column:
     """`normalize_product` as a Column expression (the same rules, in Spark)."""
     key = F.upper(F.trim(F.regexp_replace(name, r"\s+", " ")))
-    key = F.regexp_replace(key, r"\s+\d[\d.,/]*\s*(MG|MCG|UG|G|ML|%|IU|UNITS?)\b.*$", "")
-    return F.regexp_replace(key, r"^[ .,;]+|[ .,;]+$", "")
+    return F.regexp_replace(F.regexp_replace(key, _STRENGTH, ""), r"^[ .,;]+|[ .,;]+$", "")
 
 
 @lru_cache(maxsize=1)
-def _drug_records() -> tuple[dict, ...]:
-    if not DRUGS_FILE.exists():
-        return ()
-    with DRUGS_FILE.open(newline="", encoding="utf-8") as f:
-        return tuple(csv.DictReader(f))
+def drug_records() -> tuple[dict, ...]:
+    with DRUGS_FILE.open(encoding="utf-8") as f:
+        return tuple(json.loads(line) for line in f if line.strip())
 
 
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+@lru_cache(maxsize=1)
+def class_populations() -> dict[str, tuple[float, float, str | None]]:
+    """Drug class → (min plausible age, max plausible age, the one sex it is for or None)."""
+    demographics = yaml.safe_load(DEMOGRAPHICS_FILE.read_text())
+    populations = {}
+    for drug_class, profile_name in demographics["class_profiles"].items():
+        profile = demographics["profiles"][profile_name]
+        bands = profile["age_bands"]
+        share = profile["female_share"]
+        sex = "female" if share >= SINGLE_SEX_SHARE else "male" if share <= 1 - SINGLE_SEX_SHARE else None
+        populations[drug_class] = (min(b[0] for b in bands) * MIN_AGE_SLACK,
+                                   max(b[1] for b in bands) + MAX_AGE_SLACK, sex)
+    return populations
+
+
+def _mg(amount, unit: str) -> float | None:
+    factor = TO_MG.get(unit)
+    return float(amount) * factor if factor is not None and amount is not None else None
 
 
 def product_names(spark: SparkSession) -> DataFrame:
-    """(product_name, generic_name) for every generic and brand name the reference knows."""
+    """(product_name, generic_name) for every generic, brand and product name the reference
+    knows, keyed as `normalize_product` keys them."""
     pairs = {}
-    for row in _drug_records():
-        generic = row["generic_name"].strip().upper()
-        names = [generic, *re.split(r"[|;]", row.get("brand_names") or "")]
-        for name in names:
+    for drug in drug_records():
+        generic = drug["generic_name"].strip().upper()
+        for name in (generic, *drug.get("brand_names", []), *drug.get("product_names", [])):
             if name.strip():
                 pairs.setdefault(normalize_product(name), generic)
     return spark.createDataFrame(sorted(pairs.items()), NAMES_SCHEMA)
 
 
 def drug_facts(spark: SparkSession) -> DataFrame:
-    rows = [
-        (row["generic_name"].strip().upper(), row.get("drug_class"),
-         _float(row.get("usual_dose_mg")), _float(row.get("max_daily_dose_mg")),
-         _float(row.get("min_age_years")), _float(row.get("max_age_years")),
-         (row.get("sex") or None))
-        for row in _drug_records()
-    ]
+    populations = class_populations()
+    rows = []
+    for drug in drug_records():
+        min_age, max_age, sex = populations.get(drug["drug_class"], (None, None, None))
+        rows.append((drug["generic_name"].strip().upper(), drug["drug_class"],
+                     _mg(drug.get("usual_single_dose"), drug.get("dose_unit")),
+                     _mg(drug.get("max_daily_dose"), drug.get("dose_unit")), min_age, max_age, sex))
     return spark.createDataFrame(rows, FACTS_SCHEMA)
 
 

@@ -37,6 +37,10 @@ class Settings:
     kafka_options: dict[str, str] = field(default_factory=dict)
     # Unity Catalog catalog on Azure; tables are addressed by path locally.
     catalog: str | None = None
+    # Streaming checkpoints and landing files; under data_root unless set (on Azure each
+    # has its own container, as infra/bicep creates them).
+    checkpoints: str | None = None
+    landing: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -44,11 +48,11 @@ class Settings:
 
     @property
     def checkpoint_root(self) -> str:
-        return f"{self.data_root}/checkpoints"
+        return self.checkpoints or f"{self.data_root}/checkpoints"
 
     @property
     def landing_root(self) -> str:
-        return f"{self.data_root}/landing"
+        return self.landing or f"{self.data_root}/landing"
 
     def table_path(self, name: str) -> str:
         """Storage location of a `<layer>.<subject>` table, e.g. `bronze.adverse_event_raw`."""
@@ -122,10 +126,15 @@ def _azure(**overrides: str) -> Settings:
     namespace = need("VIGIL_EVENTHUB_NAMESPACE")  # e.g. vigil-dev-ehns.servicebus.windows.net
     storage = need("VIGIL_STORAGE_ACCOUNT")
     catalog = overrides.pop("catalog", None) or os.environ.get("VIGIL_CATALOG", "vigil")
-    data_root = overrides.pop("data_root", None) or f"abfss://lakehouse@{storage}.dfs.core.windows.net/vigil"
+
+    def container(name: str) -> str:
+        return f"abfss://{name}@{storage}.dfs.core.windows.net/vigil"
+
     return Settings(
         profile="azure",
-        data_root=data_root,
+        data_root=overrides.pop("data_root", None) or container("lakehouse"),
+        checkpoints=overrides.pop("checkpoints", None) or container("checkpoints"),
+        landing=overrides.pop("landing", None) or container("landing"),
         kafka_bootstrap=f"{namespace}:9093",
         catalog=catalog,
         **overrides,

@@ -68,14 +68,16 @@ PAYLOAD_RULES = [
     Rule("payload_within_size_limit", lambda: F.col("_size") <= MAX_PAYLOAD_BYTES,
          f"the payload is larger than {MAX_PAYLOAD_BYTES} bytes (Event Hubs' limit)"),
     Rule("payload_is_utf8", lambda: F.col("_utf8"), "the payload is not valid UTF-8"),
-    Rule("payload_is_json_object", lambda: F.col("_json_object"), "the payload is not a JSON object"),
+    Rule("payload_is_json_object", lambda: (F.col("_size") == 0) | F.col("_json_object"),
+         "the payload is not a JSON object"),
 ]
 
 FIELD_RULES = [
     Rule("fields_match_contract", lambda: j("_corrupt_record").isNull(),
          "a field has the wrong JSON type (e.g. text where a list or object is expected)"),
     Rule("report_id_present", lambda: F.trim(j("safetyreportid")) != "", "safetyreportid is missing"),
-    Rule("report_id_format", lambda: j("safetyreportid").rlike(r"^\s*[0-9]{5,12}(-[0-9])?\s*$"),
+    Rule("report_id_format", lambda: j("safetyreportid").isNull()
+         | j("safetyreportid").rlike(r"^\s*[0-9]{5,12}(-[0-9])?\s*$"),
          "safetyreportid is not 5-12 digits (with an optional -check digit)"),
     Rule("version_is_number", lambda: j("safetyreportversion").isNull()
          | j("safetyreportversion").rlike(r"^\s*[0-9]{1,6}\s*$"),
@@ -104,7 +106,8 @@ FIELD_RULES = [
              F.lit("")) != ""),
          "patient.drug is missing, empty, or has a drug with no product or substance name"),
     Rule("drug_characterization_known",
-         lambda: _all(patient("drug"), lambda d: _code_or_null(d["drugcharacterization"], CHARACTERIZATION_CODES)),
+         lambda: _all(patient("drug"),
+                      lambda d: _code_or_null(d["drugcharacterization"], CHARACTERIZATION_CODES)),
          "a drugcharacterization is not a known code (1 suspect, 2 concomitant, 3 interacting)"),
     Rule("structured_dose_is_number",
          lambda: _all(patient("drug"), lambda d: _number_or_null(d["drugstructuredosagenumb"])),

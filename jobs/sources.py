@@ -19,19 +19,32 @@ _PLAIN_LOGIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
 _SHADED_PLAIN_LOGIN = "kafkashaded." + _PLAIN_LOGIN
 
 
+EVENTHUBS_AUTH = ("service_credential", "oauth", "connection_string")
+
+
 @dataclass(frozen=True)
 class SourceParams:
     source: str = "kafka"  # kafka | files
     max_offsets_per_trigger: int | None = None  # Kafka: rows per micro-batch
     max_files_per_trigger: int | None = None  # files: files per micro-batch
     starting_offsets: str = "earliest"
-    # Event Hubs' Kafka endpoint: `connection_string` (SASL PLAIN), or `oauth` (Entra ID).
-    eventhubs_auth: str = "connection_string"
-    eventhubs_connection_string: str | None = None  # from a secret scope, never from the repo
+    # Event Hubs' Kafka endpoint. The deployed namespace disables SAS keys (infra/bicep), so
+    # the default is Entra ID through a Unity Catalog service credential on the access
+    # connector; `oauth` uses a service principal; `connection_string` suits namespaces
+    # that still allow SAS. Secrets come from a secret scope, never from the repo.
+    eventhubs_auth: str = "service_credential"
+    service_credential: str | None = None
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    connection_string: str | None = None
 
     def __post_init__(self):
         if self.source not in SOURCES:
             raise ValueError(f"unknown source {self.source!r}: use one of {', '.join(SOURCES)}")
+        if self.eventhubs_auth not in EVENTHUBS_AUTH:
+            raise ValueError(f"unknown Event Hubs auth {self.eventhubs_auth!r}: "
+                             f"use one of {', '.join(EVENTHUBS_AUTH)}")
 
 
 def read_events(spark: SparkSession, settings: Settings, params: SourceParams) -> DataFrame:
@@ -56,37 +69,48 @@ def kafka_options(settings: Settings, params: SourceParams) -> dict[str, str]:
     if params.max_offsets_per_trigger:
         options["maxOffsetsPerTrigger"] = str(params.max_offsets_per_trigger)
     if not settings.is_local:
-        options.update(eventhubs_kafka_options(params))
+        options.update(eventhubs_kafka_options(params, settings.kafka_bootstrap))
     options.update(settings.kafka_options)
     return options
 
 
-def eventhubs_kafka_options(params: SourceParams) -> dict[str, str]:
-    """SASL settings for the Event Hubs Kafka endpoint (port 9093)."""
+def eventhubs_kafka_options(params: SourceParams, bootstrap: str) -> dict[str, str]:
+    """Authentication options for the Event Hubs Kafka endpoint (port 9093, SASL_SSL)."""
+
+    def need(field: str) -> str:
+        value = getattr(params, field)
+        if not value:
+            raise ValueError(f"Event Hubs auth {params.eventhubs_auth!r} needs {field} "
+                             f"(read it from the job's secret scope)")
+        return value
+
+    if params.eventhubs_auth == "service_credential":
+        # Databricks Runtime 16.1+ signs in with the credential's managed identity itself.
+        return {"databricks.serviceCredential": need("service_credential")}
     options = {"kafka.security.protocol": "SASL_SSL", "kafka.request.timeout.ms": "60000",
                "kafka.session.timeout.ms": "30000"}
     if params.eventhubs_auth == "connection_string":
-        secret = params.eventhubs_connection_string
-        if not secret:
-            raise ValueError("Event Hubs connection string missing: read it from the secret scope")
         login = _SHADED_PLAIN_LOGIN if "DATABRICKS_RUNTIME_VERSION" in os.environ else _PLAIN_LOGIN
         options.update({
             "kafka.sasl.mechanism": "PLAIN",
-            "kafka.sasl.jaas.config":
-                f'{login} required username="$ConnectionString" password="{secret}";',
+            "kafka.sasl.jaas.config": f'{login} required username="$ConnectionString" '
+                                      f'password="{need("connection_string")}";',
         })
-    elif params.eventhubs_auth == "oauth":
-        # Entra ID through the cluster's identity; Databricks ships the callback handler.
-        options.update({
-            "kafka.sasl.mechanism": "OAUTHBEARER",
-            "kafka.sasl.jaas.config":
-                "kafkashaded.org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;",
-            "kafka.sasl.login.callback.handler.class":
-                "kafkashaded.org.apache.kafka.common.security.oauthbearer.secured."
-                "OAuthBearerLoginCallbackHandler",
-        })
-    else:
-        raise ValueError(f"unknown Event Hubs auth {params.eventhubs_auth!r}: connection_string or oauth")
+        return options
+    # oauth: client-credentials flow against Entra ID for the namespace's audience.
+    prefix = "kafkashaded." if "DATABRICKS_RUNTIME_VERSION" in os.environ else ""
+    namespace = bootstrap.rsplit(":", 1)[0]
+    options.update({
+        "kafka.sasl.mechanism": "OAUTHBEARER",
+        "kafka.sasl.oauthbearer.token.endpoint.url":
+            f"https://login.microsoftonline.com/{need('tenant_id')}/oauth2/v2.0/token",
+        "kafka.sasl.login.callback.handler.class":
+            f"{prefix}org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler",
+        "kafka.sasl.jaas.config":
+            f"{prefix}org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
+            f'clientId="{need("client_id")}" clientSecret="{need("client_secret")}" '
+            f'scope="https://{namespace}/.default";',
+    })
     return options
 
 

@@ -37,6 +37,9 @@ def test_environment_variable_selects_the_profile(monkeypatch):
     assert s.profile == "azure" and not s.is_local
     assert s.kafka_bootstrap == "vigil-dev-ehns.servicebus.windows.net:9093"
     assert s.data_root == "abfss://lakehouse@vigildevlake.dfs.core.windows.net/vigil"
+    # Checkpoints and landing files have their own containers (infra/bicep/modules/storage.bicep).
+    assert s.checkpoint_root == "abfss://checkpoints@vigildevlake.dfs.core.windows.net/vigil"
+    assert s.landing_root == "abfss://landing@vigildevlake.dfs.core.windows.net/vigil"
     assert s.table_identifier("gold.safety_signal") == "`vigil`.`gold`.`safety_signal`"
 
 

@@ -21,6 +21,7 @@ import re
 import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,14 +63,38 @@ def sqlstate(exc: BaseException) -> str | None:
     return first if isinstance(first, str) and len(first) == 5 else None
 
 
-def classify(exc: BaseException) -> type[ServingError] | None:
+# Native error numbers by dialect. SQL Server: 547 CHECK/foreign key, 2601/2627 duplicate key,
+# 515 NULL into NOT NULL, 2628/8152 truncation. SQLite: 19 constraint; 5 busy and 6 locked pass.
+CONSTRAINT_ERRORS = {"tsql": frozenset({515, 547, 2601, 2627, 2628, 8152}), "sqlite": frozenset({19})}
+NATIVE_TRANSIENT = {"tsql": TRANSIENT_ERRORS, "sqlite": frozenset({5, 6})}
+
+
+def classify(exc: BaseException, dialect_name: str = "tsql") -> type[ServingError] | None:
     """Which `ServingError` a driver exception is: transient, constraint, or neither (None)."""
+    if isinstance(exc, ServingError):
+        return type(exc)
     state = sqlstate(exc) or ""
-    if state in TRANSIENT_SQLSTATES or error_numbers(exc) & TRANSIENT_ERRORS:
+    numbers = error_numbers(exc)
+    if state in TRANSIENT_SQLSTATES or numbers & NATIVE_TRANSIENT.get(dialect_name, frozenset()):
         return TransientError
-    if state.startswith("23") or type(exc).__name__ in ("ConstraintException", "IntegrityError"):
+    if (state.startswith("23") or numbers & CONSTRAINT_ERRORS.get(dialect_name, frozenset())
+            or type(exc).__name__ == "ConstraintException"):  # DuckDB's
         return ConstraintError
     return None
+
+
+@contextmanager
+def mapped_errors(dialect_name: str):
+    """Re-raise a driver's transient and constraint errors as ours, the driver's as the cause."""
+    try:
+        yield
+    except ServingError:
+        raise
+    except Exception as exc:
+        kind = classify(exc, dialect_name)
+        if kind is None:
+            raise
+        raise kind(str(exc)) from exc
 
 
 def with_retries(action: Callable[[], object], *, attempts: int = 5, base_delay: float = 1.0,
@@ -80,7 +105,7 @@ def with_retries(action: Callable[[], object], *, attempts: int = 5, base_delay:
         try:
             return action()
         except Exception as exc:
-            if classify(exc) is not TransientError and not isinstance(exc, TransientError):
+            if classify(exc) is not TransientError:
                 raise
             if attempt == attempts:
                 raise TransientError(f"gave up after {attempts} attempts: {exc}") from exc
@@ -139,25 +164,31 @@ class Database:
 
     def run(self, tsql: str, params: Sequence = ()) -> None:
         """Run every statement of a T-SQL text (parameters only for a single statement)."""
-        cursor = self.conn.cursor()
-        for statement in self.statements(tsql):
-            cursor.execute(statement, params) if params else cursor.execute(statement)
+        cursor = self._cursor()
+        with mapped_errors(self.dialect):
+            for statement in self.statements(tsql):
+                cursor.execute(statement, params) if params else cursor.execute(statement)
         cursor.close()
 
     def query(self, tsql: str, params: Sequence = ()) -> list[tuple]:
         (statement,) = self.statements(tsql)
-        cursor = self.conn.cursor()
-        cursor.execute(statement, params) if params else cursor.execute(statement)
-        rows = [tuple(r) for r in cursor.fetchall()]
+        cursor = self._cursor()
+        with mapped_errors(self.dialect):
+            cursor.execute(statement, params) if params else cursor.execute(statement)
+            rows = [tuple(r) for r in cursor.fetchall()]
         self.last_columns = [d[0] for d in cursor.description]
         cursor.close()
         return rows
 
     def executemany(self, tsql: str, rows: list[tuple]) -> None:
         (statement,) = self.statements(tsql)
-        cursor = self.conn.cursor()
-        cursor.executemany(statement, rows)
+        cursor = self._cursor()
+        with mapped_errors(self.dialect):
+            cursor.executemany(statement, rows)
         cursor.close()
+
+    def _cursor(self):
+        return self.conn.cursor()
 
     def begin(self) -> None:
         pass  # ODBC connections run with autocommit off: a transaction is always open
@@ -205,6 +236,10 @@ class DuckDBDatabase(Database):
         conn.execute("SET TimeZone = 'UTC'")  # timestamps are UTC wall-clock, as in Azure SQL
         return conn
 
+    def _cursor(self):
+        # A DuckDB cursor is a separate connection with its own transaction: use the connection.
+        return _Unclosable(self.conn)
+
     def begin(self) -> None:
         self.conn.execute("BEGIN TRANSACTION")
         self._in_transaction = True
@@ -225,6 +260,17 @@ class DuckDBDatabase(Database):
         path = os.path.join(changes.parquet_dir(), "*.parquet")
         # The path is bound, not formatted: read_parquet takes a parameter.
         self.run(f"INSERT INTO vigil.{table} ({cols}) SELECT {cols} FROM read_parquet(?)", (path,))
+
+
+class _Unclosable:
+    def __init__(self, conn) -> None:
+        self._conn = conn
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def close(self) -> None:
+        pass
 
 
 class OdbcDatabase(Database):
@@ -257,7 +303,7 @@ class OdbcDatabase(Database):
 
     def table_exists(self, schema: str, table: str) -> bool:
         if self.dialect == "sqlite":  # no INFORMATION_SCHEMA, and no schemas
-            cursor = self.conn.cursor()
+            cursor = self._cursor()
             cursor.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
             (count,) = cursor.fetchone()
             cursor.close()
@@ -268,10 +314,13 @@ class OdbcDatabase(Database):
         cols = ", ".join(quoted(c) for c in columns)
         marks = ", ".join("?" for _ in columns)
         (statement,) = self.statements(f"INSERT INTO vigil.{table} ({cols}) VALUES ({marks})")
-        cursor = self.conn.cursor()
+        cursor = self._cursor()
         cursor.fast_executemany = self.fast_executemany
-        for batch in changes.row_batches(self.batch_size):
-            cursor.executemany(statement, batch)
+        self.batches_written = 0
+        with mapped_errors(self.dialect):
+            for batch in changes.row_batches(self.batch_size):
+                cursor.executemany(statement, batch)
+                self.batches_written += 1
         cursor.close()
 
 
@@ -333,18 +382,20 @@ def azure_sql_database(server: str, database: str, *, auth: str = "token", clien
     )
 
 
-def sqlite_odbc_database(path: str | Path, *, batch_size: int = 1_000,
-                         fast_executemany: bool = True) -> OdbcDatabase:
-    """SQLite through its Debian ODBC driver: proves the pyodbc path without a SQL Server."""
+def sqlite_odbc_database(path: str | Path, *, batch_size: int = 1_000) -> OdbcDatabase:
+    """SQLite through its Debian ODBC driver: proves the pyodbc path without a SQL Server.
+    fast_executemany stays off: libsqliteodbc crashes on ODBC parameter arrays."""
     return OdbcDatabase(f"Driver=SQLite3;Database={odbc_value(str(path))};", dialect="sqlite",
-                        batch_size=batch_size, fast_executemany=fast_executemany)
+                        batch_size=batch_size, fast_executemany=False)
 
 
 # --- choosing one -----------------------------------------------------------------------------
 
 def local_database_path(settings) -> Path:
-    """Where the local serving database lives: beside the Delta tables, under the data root."""
-    return Path(settings.data_root) / "serving" / "vigil.duckdb"
+    """Where the local serving database lives: beside the Delta tables, under the data root.
+    Not `vigil.duckdb`: DuckDB names the catalog after the file, and a catalog `vigil` would
+    make the schema `vigil` ambiguous."""
+    return Path(settings.data_root) / "serving" / "vigil_serving.duckdb"
 
 
 def database_for(settings, *, batch_size: int | None = None, read_only: bool = False) -> Database:

@@ -8,7 +8,7 @@ or not run. Every mapping is listed here and nowhere else.
 DuckDB:
 - `BIT` → `BOOLEAN`: DuckDB's BIT is a bit string, not a flag.
 - `FLOAT` → `DOUBLE`: T-SQL FLOAT is 8 bytes; sqlglot emits REAL, 4 bytes in DuckDB.
-- `NVARCHAR(n)`, `NVARCHAR(MAX)` → `VARCHAR`: DuckDB refuses `MAX` and ignores lengths (the
+- `NVARCHAR(n)`, `NVARCHAR(MAX)` → `TEXT` (DuckDB's VARCHAR): DuckDB refuses `MAX` and ignores lengths (the
   load's reject rules check lengths, so over-long values are rejected on both targets).
 - `PRIMARY KEY (c)` stays so: sqlglot adds `NULLS FIRST` (T-SQL's sort order), which DuckDB
   refuses in a key.
@@ -51,7 +51,11 @@ def parse_tsql(text: str) -> list[exp.Expression]:
     """Every statement of a T-SQL file, parsed strictly (no opaque `Command` fallbacks)."""
     statements = []
     for batch in split_batches(text):
-        for statement in sqlglot.parse(batch, read="tsql", error_level=sqlglot.ErrorLevel.RAISE):
+        try:
+            parsed = sqlglot.parse(batch, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
+        except sqlglot.errors.ParseError as exc:
+            raise DialectError(f"not valid T-SQL for sqlglot: {exc}") from exc
+        for statement in parsed:
             if statement is None:
                 continue
             if isinstance(statement, exp.Command):

@@ -1,0 +1,119 @@
+"""Every overdose and anomaly rule, with its reason, on reports typed by silver's own
+functions; and a report that breaks none is flagged with nothing."""
+
+from datetime import datetime
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs import gold, reference, silver, tables
+from tests.pipeline.conftest import payload, report
+
+pytestmark = pytest.mark.spark
+
+
+def drug(product="Tylenol", characterization="1", dose=None, unit="003", per=None, every=None,
+         interval=None):
+    d = {"medicinalproduct": product, "drugcharacterization": characterization}
+    if dose is not None:
+        d.update(drugstructuredosagenumb=str(dose), drugstructuredosageunit=unit)
+    if every is not None:
+        d.update(drugseparatedosagenumb=str(per or 1), drugintervaldosageunitnumb=str(every),
+                 drugintervaldosagedefinition=interval)
+    return d
+
+
+CASES = {
+    "clean": report(patient_drug=[drug(dose=500)]),
+    "intentional": report(patient_reaction=[{"reactionmeddrapt": "Intentional overdose"}]),
+    "accidental": report(patient_reaction=[{"reactionmeddrapt": "Accidental overdose"},
+                                           {"reactionmeddrapt": "Toxicity to various agents"}]),
+    "term_only": report(patient_reaction=[{"reactionmeddrapt": "Overdose"}]),
+    "above_max": report(patient_drug=[drug(dose=1000, every=2, interval="805")]),  # 1 g every 2 h
+    "age_250": report(patient_patientonsetage="250"),
+    "weight_900": report(patient_patientweight="900"),
+    "death_recovered": report(seriousnessdeath="1",
+                              patient_reaction=[{"reactionmeddrapt": "Nausea", "reactionoutcome": "1"}]),
+    "future": report(receivedate="20991231"),
+    "no_suspect": report(patient_drug=[drug(characterization="2")]),
+    "far_from_usual": report(patient_drug=[drug(dose=5)]),  # 5 mg acetaminophen, usual 1000 mg
+    "child_on_statin": report(patient_patientonsetage="5", patient_drug=[drug("Lipitor")]),
+    "man_on_contraceptive": report(patient_patientsex="1", patient_drug=[drug("Yaz")]),
+}
+
+
+@pytest.fixture(scope="module")
+def flagged(spark):
+    now = datetime(2024, 1, 6)
+    ids = {name: str(20000000 + i) for i, name in enumerate(CASES)}
+    rows = [(f"t/0/{i}", None, payload({**event, "safetyreportid": ids[name]}), {}, "kafka", "t", 0, i,
+             now, None, now, now.date()) for i, (name, event) in enumerate(CASES.items())]
+    bronze = spark.createDataFrame(rows, tables.BRONZE_RAW.schema)
+    latest = silver.latest_versions(silver.parse(bronze))
+    result = gold.flags(silver.report_rows(latest),
+                        silver.drug_rows(latest, reference.product_names(spark)),
+                        silver.reaction_rows(latest), reference.drug_facts(spark))
+    by_id = {r.safetyreportid: r for r in result.collect()}
+    return {name: by_id[ids[name]] for name in CASES}
+
+
+def test_a_clean_report_has_no_flags(flagged):
+    r = flagged["clean"]
+    assert (r.is_overdose, r.overdose_reasons, r.overdose_intent) == (False, [], None)
+    assert (r.is_anomaly, r.anomaly_reasons) == (False, [])
+    assert r.suspect_generic_names == ["ACETAMINOPHEN"]  # Tylenol, named by the reference data
+
+
+@pytest.mark.parametrize(("case", "intent", "reasons"), [
+    ("intentional", "intentional", ["overdose term: Intentional overdose"]),
+    ("accidental", "accidental", ["overdose term: Accidental overdose",
+                                  "overdose term: Toxicity to various agents"]),
+    ("term_only", "unknown", ["overdose term: Overdose"]),
+    ("above_max", "unknown",
+     ["dose above maximum daily dose: ACETAMINOPHEN 12,000.0 mg > 4,000.0 mg"]),
+])
+def test_overdose_rules(flagged, case, intent, reasons):
+    r = flagged[case]
+    assert r.is_overdose and r.overdose_intent == intent and r.overdose_reasons == reasons
+
+
+@pytest.mark.parametrize(("case", "reason"), [
+    ("age_250", "implausible age: 250.0 years"),
+    ("weight_900", "implausible weight: 900.0 kg"),
+    ("death_recovered", "death reported but every reaction recovered"),
+    ("future", "report dated in the future: 2099-12-31"),
+    ("no_suspect", "no suspect drug"),
+    ("far_from_usual", "dose far outside the usual range: ACETAMINOPHEN 5.0 mg vs usual 1,000.0 mg"),
+    ("child_on_statin", "age implausible for the product: 5.0 years on ATORVASTATIN (statin)"),
+    ("man_on_contraceptive", "sex implausible for the product: male on DROSPIRENONE AND ETHINYL ESTRADIOL"),
+])
+def test_anomaly_rules(flagged, case, reason):
+    r = flagged[case]
+    assert r.is_anomaly and reason in r.anomaly_reasons, r.anomaly_reasons
+    assert not r.is_overdose
+
+
+def test_death_is_read_from_the_flag_or_a_fatal_outcome(flagged):
+    assert flagged["death_recovered"].is_death and not flagged["clean"].is_death
+
+
+def test_daily_aggregates_count_reports_once_per_group(spark, flagged):
+    flags_df = spark.createDataFrame(
+        [("1", datetime(2024, 1, 5).date(), "US", True, True, True, False),
+         ("2", datetime(2024, 1, 5).date(), "US", False, False, False, True)],
+        "safetyreportid string, receivedate date, occurcountry string, serious boolean, "
+        "is_death boolean, is_overdose boolean, is_anomaly boolean")
+    drugs = spark.createDataFrame([("1", 1, "A", "A"), ("1", 1, "A2", "A"), ("2", 1, "B", "B")],
+                                  "safetyreportid string, drugcharacterization int, product_name string, "
+                                  "generic_name string")
+    reactions = spark.createDataFrame([("1", "Rash"), ("1", "Nausea"), ("2", "Rash")],
+                                      "safetyreportid string, reactionmeddrapt string")
+    reports = spark.createDataFrame([("1", "adult", "female"), ("2", "adult", "female")],
+                                    "safetyreportid string, patient_age_group string, patient_sex string")
+    agg = gold.daily_aggregates(flags_df, drugs, reactions, reports)
+    drug_daily = {r.generic_name: (r.reports, r.serious_reports, r.deaths, r.overdoses, r.anomalies)
+                  for r in agg[tables.DRUG_DAILY].collect()}
+    assert drug_daily == {"A": (1, 1, 1, 1, 0), "B": (1, 0, 0, 0, 1)}  # A counted once, not twice
+    rash = agg[tables.REACTION_DEMOGRAPHIC_DAILY].where(F.col("reactionmeddrapt") == "Rash").first()
+    assert (rash.reports, rash.patient_age_group, rash.patient_sex) == (2, "adult", "female")
+    assert agg[tables.COUNTRY_DAILY].first().reports == 2

@@ -1,0 +1,106 @@
+"""Silver's MERGE: latest version wins, older versions and exact duplicates change nothing,
+a follow-up replaces its drug and reaction rows, and a crash mid-batch converges on restart."""
+
+import json
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs import pipeline, silver, tables
+from tests.conftest import shared_file
+from tests.pipeline.conftest import report, table, write_bronze
+
+pytestmark = pytest.mark.spark
+AVAILABLE_NOW = {"availableNow": True}
+
+
+def run_silver(spark, settings):
+    pipeline._await(silver.start(spark, settings, AVAILABLE_NOW))
+
+
+def reports(spark, settings):
+    return {r.safetyreportid: r for r in table(spark, settings, tables.REPORT).collect()}
+
+
+def test_latest_version_wins_and_stale_or_duplicate_events_change_nothing(spark, fresh_settings):
+    s = fresh_settings
+    v1 = report(safetyreportversion="1")
+    v2 = report(safetyreportversion="2", patient_patientweight="71")
+    write_bronze(spark, s, [v1, v2, v1], start_offset=0)  # v1 duplicated, v2 in between
+    run_silver(spark, s)
+    assert reports(spark, s)["10000001"].safetyreportversion == 2
+    assert reports(spark, s)["10000001"].patient_weight_kg == 71.0
+
+    version_before = spark.sql(f"DESCRIBE HISTORY {s.table_identifier(tables.REPORT.name)}").first().version
+    write_bronze(spark, s, [v1, v2], start_offset=3)  # an older version and an exact duplicate
+    run_silver(spark, s)
+    history = spark.sql(f"DESCRIBE HISTORY {s.table_identifier(tables.REPORT.name)}")
+    new_commits = history.where(F.col("version") > version_before).collect()
+    assert all(c.operationMetrics.get("numTargetRowsUpdated", "0") == "0" for c in new_commits)
+    assert all(c.operationMetrics.get("numTargetRowsInserted", "0") == "0" for c in new_commits)
+    assert table(spark, s, tables.REPORT).count() == 1
+
+
+def test_follow_up_replaces_child_rows(spark, fresh_settings):
+    s = fresh_settings
+    two_drugs = [{"medicinalproduct": "A", "drugcharacterization": "1"},
+                 {"medicinalproduct": "B", "drugcharacterization": "2"}]
+    write_bronze(spark, s, [report(patient_drug=two_drugs, patient_reaction=[
+        {"reactionmeddrapt": "Nausea"}, {"reactionmeddrapt": "Rash"}])])
+    run_silver(spark, s)
+    write_bronze(spark, s, [report(safetyreportversion="2",
+                                   patient_drug=[{"medicinalproduct": "C", "drugcharacterization": "1"}],
+                                   patient_reaction=[{"reactionmeddrapt": "Headache"}])], start_offset=1)
+    run_silver(spark, s)
+    drugs = [(r.drug_seq, r.product_name, r.safetyreportversion)
+             for r in table(spark, s, tables.DRUG).collect()]
+    assert drugs == [(1, "C", 2)]
+    assert [r.reactionmeddrapt for r in table(spark, s, tables.REACTION).collect()] == ["Headache"]
+
+
+def test_every_real_openfda_report_parses_into_silver(spark, fresh_settings):
+    lines = shared_file("reference/openfda-sample.jsonl").read_text().splitlines()
+    write_bronze(spark, fresh_settings, [line.encode() for line in lines])
+    run_silver(spark, fresh_settings)
+    quarantined = table(spark, fresh_settings, tables.QUARANTINE)
+    assert quarantined.count() == 0, quarantined.select("safetyreportid", "error").collect()
+    ids = {json.loads(line)["safetyreportid"] for line in lines}
+    assert set(reports(spark, fresh_settings)) == ids
+    precision = {r.receivedate_precision for r in reports(spark, fresh_settings).values()}
+    assert precision <= {"day", "month", "year"}
+
+
+class CrashBeforeReports(silver.SilverWriter):
+    """Dies after the child tables are written and before the report MERGE, once."""
+
+    crashed = False
+
+    def _replace_children(self, table, incoming, winners, seq):
+        super()._replace_children(table, incoming, winners, seq)
+        if table is tables.REACTION and not CrashBeforeReports.crashed:
+            CrashBeforeReports.crashed = True
+            raise RuntimeError("simulated crash between the child MERGEs and the report MERGE")
+
+
+def test_crash_mid_batch_then_restart_from_checkpoint_is_exactly_once(spark, fresh_settings):
+    s = fresh_settings
+    events = [report(safetyreportid=str(10000000 + i)) for i in range(20)]
+    events += [report(safetyreportid="10000003", safetyreportversion="2"), events[5], b"{bad"]
+    write_bronze(spark, s, events)
+
+    checkpoint = f"{s.checkpoint_root}/silver"
+    query = (tables.read_stream(spark, s, tables.BRONZE_RAW).writeStream
+             .foreachBatch(CrashBeforeReports(spark, s).upsert_batch)
+             .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
+    with pytest.raises(Exception, match="simulated crash"):
+        query.awaitTermination()
+    assert table(spark, s, tables.REPORT).count() == 0  # the report MERGE never ran
+
+    run_silver(spark, s)  # the same checkpoint: the failed batch runs again
+    got = table(spark, s, tables.REPORT)
+    assert got.count() == 20 and got.select("safetyreportid").distinct().count() == 20
+    assert reports(spark, s)["10000003"].safetyreportversion == 2
+    assert table(spark, s, tables.DRUG).count() == 20
+    assert table(spark, s, tables.QUARANTINE).count() == 1  # appended once despite the re-run
+    counts = pipeline.reconcile(spark, s).first()
+    assert (counts.bronze_events, counts.in_silver, counts.quarantined, counts.unaccounted) == (23, 22, 1, 0)

@@ -1,0 +1,84 @@
+"""Every validation rule, both ways: the base report passes all of them, and each case below
+breaks exactly the rule it names. A rule added without a case here fails the last test."""
+
+from datetime import datetime
+
+import pytest
+
+from jobs import silver, silver_rules, tables
+from tests.pipeline.conftest import BASE_REPORT, payload, report
+
+pytestmark = pytest.mark.spark
+
+BREAKS = {
+    "payload_present": b"",
+    "payload_within_size_limit": payload(report(sender={"senderorganization": "x" * 2_100_000})),
+    "payload_is_utf8": b'{"safetyreportid": "10000001", "x": "\xff\xfe"}',
+    "payload_is_json_object": b'{"safetyreportid": "10000001", ',
+    "fields_match_contract": payload(report(patient="not an object")),
+    "report_id_present": payload(report(safetyreportid=None)),
+    "report_id_format": payload(report(safetyreportid="ABC-123")),
+    "version_is_number": payload(report(safetyreportversion="two")),
+    "receivedate_is_date": payload(report(receivedate="2024-13-45")),
+    "serious_code_known": payload(report(serious="yes")),
+    "patient_sex_known": payload(report(patient_patientsex="7")),
+    "age_is_number": payload(report(patient_patientonsetage="fifty")),
+    "age_unit_known": payload(report(patient_patientonsetageunit="999")),
+    "weight_is_number": payload(report(patient_patientweight="heavy")),
+    "has_reaction": payload(report(patient_reaction=[])),
+    "reaction_outcome_known": payload(report(patient_reaction=[{"reactionmeddrapt": "Rash",
+                                                                "reactionoutcome": "9"}])),
+    "has_drug": payload(report(patient_drug=None)),
+    "drug_characterization_known": payload(report(patient_drug=[{"medicinalproduct": "X",
+                                                                 "drugcharacterization": "4"}])),
+    "structured_dose_is_number": payload(report(patient_drug=[{"medicinalproduct": "X",
+                                                               "drugstructuredosagenumb": "a lot"}])),
+}
+
+
+def _broken(spark, payloads):
+    now = datetime(2024, 1, 6)
+    rows = [(f"t/0/{i}", None, p, {}, "kafka", "t", 0, i, now, None, now, now.date())
+            for i, p in enumerate(payloads)]
+    bronze = spark.createDataFrame(rows, tables.BRONZE_RAW.schema)
+    checked = silver_rules.with_broken_rules(silver.parse(bronze)).orderBy("offset")
+    return [r.broken_rules for r in checked.select("offset", "broken_rules").collect()]
+
+
+def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
+    lenient = [
+        payload(BASE_REPORT),
+        payload(report(safetyreportversion=None)),  # old reports have no version
+        payload(report(safetyreportid="6251678-1")),  # legacy id with a hyphenated check digit
+        payload(report(receivedate="201602")),  # partial date
+        payload(report(patient_patientonsetage=None, patient_patientonsetageunit=None)),
+        payload(report(patient_drug=[{"medicinalproduct": "X", "drugstructuredosagenumb": ".5"}])),
+        payload(report(patient_patientonsetage=54)),  # a number where openFDA sends a string
+    ]
+    assert _broken(spark, lenient) == [[]] * len(lenient)
+
+
+# Where one fault implies another, both are reported.
+CONSEQUENCES = {"fields_match_contract": ["has_reaction", "has_drug"]}
+
+
+def test_each_case_breaks_exactly_its_rule(spark):
+    names = list(BREAKS)
+    got = _broken(spark, list(BREAKS.values()))
+    expected = {name: [name, *CONSEQUENCES.get(name, [])] for name in names}
+    assert dict(zip(names, got, strict=True)) == expected
+
+
+def test_every_rule_has_a_case():
+    assert {rule.name for rule in silver_rules.RULES} == set(BREAKS)
+
+
+def test_payload_rules_short_circuit_field_rules(spark):
+    """A payload that is not JSON is reported as such, not as twenty missing fields."""
+    assert _broken(spark, [b"not json at all"]) == [["payload_is_json_object"]]
+
+
+def test_error_text_joins_the_reasons(spark):
+    df = spark.createDataFrame([(["payload_present", "payload_is_json_object"],)], "r array<string>")
+    text = df.select(silver_rules.error_text(df.r).alias("e")).first().e
+    assert text == ("the event's payload is empty; the payload is not a JSON object")
