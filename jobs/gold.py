@@ -225,6 +225,7 @@ class GoldWriter:
 
 def start(spark: SparkSession, settings: Settings, trigger: dict, query_name: str = "gold"):
     """Stream silver's report changes → gold flags and daily aggregates."""
+    tables.ensure(spark, settings, tables.REPORT)  # the stage may start before silver has data
     writer = GoldWriter(spark, settings)
     return (
         tables.read_stream(spark, settings, tables.REPORT, readChangeFeed="true", startingVersion="0")

@@ -110,3 +110,66 @@ def summary(spark: SparkSession, settings: Settings, top: int = 5) -> dict:
         ],
         "reconciliation": reconcile(spark, settings).first().asDict(),
     }
+
+
+STAGES = {"bronze": bronze.start, "silver": silver.start, "gold": gold.start}
+
+# Notebook parameters and their local defaults; on Databricks the job sets them.
+WIDGET_DEFAULTS = {
+    "profile": "local",
+    "data_root": "",
+    "topic": "",
+    "source": "kafka",
+    "trigger": "availableNow",
+    "max_offsets_per_trigger": "",
+    "max_files_per_trigger": "",
+    "eventhubs_auth": "service_credential",
+    "service_credential": "",
+    "secret_scope": "",
+}
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+def source_params(widgets: dict, secrets=None) -> SourceParams:
+    """SourceParams from notebook widgets; secrets come from the job's secret scope."""
+    def secret(key: str) -> str | None:
+        scope = widgets.get("secret_scope")
+        return secrets.get(scope=scope, key=key) if secrets and scope else None
+
+    auth = widgets.get("eventhubs_auth") or "service_credential"
+    return SourceParams(
+        source=widgets.get("source") or "kafka",
+        max_offsets_per_trigger=_int_or_none(widgets.get("max_offsets_per_trigger")),
+        max_files_per_trigger=_int_or_none(widgets.get("max_files_per_trigger")),
+        eventhubs_auth=auth,
+        service_credential=widgets.get("service_credential") or None,
+        connection_string=secret("eventhubs-connection-string") if auth == "connection_string" else None,
+        tenant_id=secret("tenant-id") if auth == "oauth" else None,
+        client_id=secret("client-id") if auth == "oauth" else None,
+        client_secret=secret("client-secret") if auth == "oauth" else None,
+    )
+
+
+def run_stage(stage: str, widgets: dict, secrets=None) -> DataFrame:
+    """What a stage notebook runs: start the stage's query with the widgets' settings and
+    wait for it (an `availableNow` run ends; a processing-time run streams until stopped).
+    Returns one row describing the run, for `display`."""
+    from jobs.runtime import get_spark
+    from jobs.settings import settings_for
+
+    values = {**WIDGET_DEFAULTS, **{k: v for k, v in widgets.items() if v not in (None, "")}}
+    settings = settings_for(values["profile"], data_root=values["data_root"], topic=values["topic"])
+    spark = get_spark(settings, app_name=f"vigil-{stage}")
+    trigger = parse_trigger(values["trigger"])
+    if stage == "bronze":
+        query = bronze.start(spark, settings, source_params(values, secrets), trigger)
+    else:
+        query = STAGES[stage](spark, settings, trigger)
+    run = _await(query)
+    return spark.createDataFrame(
+        [(run.stage, run.batches, run.input_rows, run.seconds)],
+        "stage string, batches int, input_rows long, seconds double",
+    )

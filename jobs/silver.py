@@ -297,6 +297,7 @@ class SilverWriter:
 
 def start(spark: SparkSession, settings: Settings, trigger: dict, query_name: str = "silver"):
     """Stream bronze → silver + quarantine. `trigger`: e.g. {"availableNow": True}."""
+    tables.ensure(spark, settings, tables.BRONZE_RAW)  # the stage may start before bronze has data
     writer = SilverWriter(spark, settings)
     return (
         tables.read_stream(spark, settings, tables.BRONZE_RAW)

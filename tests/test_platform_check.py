@@ -26,23 +26,26 @@ def test_platform_check_reports_a_missing_transport_instead_of_crashing(spark, d
     assert not rows["kafka_to_spark"].ok and "no Kafka bootstrap" in rows["kafka_to_spark"].detail
 
 
-NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
-
-
-@pytest.mark.notebook
-@pytest.mark.kafka
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.name for n in NOTEBOOKS])
-def test_notebook_runs_under_nbmake(notebook, kafka_broker, tmp_path):
-    """Each notebook runs top to bottom in its own kernel against the local runtime."""
-    env = {
-        **os.environ,
-        "VIGIL_PROFILE": "local",
-        "VIGIL_DATA_ROOT": str(tmp_path / "data"),
-        "VIGIL_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
-    }
+def run_notebook(notebook, env_overrides: dict) -> None:
+    """Run a notebook top to bottom under nbmake, in its own kernel, as a job task would."""
+    env = {**os.environ, "VIGIL_PROFILE": "local", **env_overrides}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbmake", "--nbmake-timeout=600", "-q",
          "-p", "no:cacheprovider", "-o", "addopts=", str(notebook)],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+@pytest.mark.notebook
+@pytest.mark.kafka
+def test_platform_check_notebook_runs_under_nbmake(kafka_broker, tmp_path):
+    run_notebook(PROJECT_ROOT / "notebooks" / "00_platform_check.ipynb", {
+        "VIGIL_DATA_ROOT": str(tmp_path / "data"), "VIGIL_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
+    })
+
+
+def test_every_notebook_is_run_by_a_test():
+    """A notebook added without a test that runs it fails here."""
+    tested = {"00_platform_check", "01_bronze", "02_silver", "03_gold", "05_serving_load"}
+    assert {n.stem for n in (PROJECT_ROOT / "notebooks").glob("*.ipynb")} <= tested
