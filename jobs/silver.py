@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from jobs import reference, tables
 from jobs.settings import Settings
-from jobs.silver_rules import error_text, split_valid
+from jobs.silver_rules import NON_TEXT_VALUE, error_text, split_valid
 from jobs.silver_rules import number as _number
 
 # The openFDA drug-event fields Vigil reads, all strings as openFDA sends them. Unknown
@@ -91,6 +91,7 @@ def parse(bronze: DataFrame) -> DataFrame:
         F.coalesce(F.length("payload"), F.lit(0)).alias("_size"),
         F.is_valid_utf8(text).alias("_utf8"),
         (F.ltrim(text).startswith("{") & F.try_parse_json(text).isNotNull()).alias("_json_object"),
+        F.coalesce(text.rlike(NON_TEXT_VALUE), F.lit(False)).alias("_non_text_value"),
         F.from_json(text, EVENT_SCHEMA,
                     {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"}).alias("j"),
     )

@@ -23,6 +23,9 @@ SEX_CODES = ("0", "1", "2")
 SERIOUS_CODES = ("1", "2")
 OUTCOME_CODES = ("1", "2", "3", "4", "5", "6")
 CHARACTERIZATION_CODES = ("1", "2", "3")
+# A number or boolean as a field's value: openFDA sends every value as text. Keys starting
+# with "@" (openFDA's own `@epoch` in older records) are metadata, not report fields.
+NON_TEXT_VALUE = r'"[^"@\\][^"\\]*"\s*:\s*(-?[0-9]|true|false)'
 THOUSANDS = r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"  # 1,000 or 12,500.5
 
 
@@ -73,8 +76,9 @@ PAYLOAD_RULES = [
 ]
 
 FIELD_RULES = [
-    Rule("fields_match_contract", lambda: j("_corrupt_record").isNull(),
-         "a field has the wrong JSON type (e.g. text where a list or object is expected)"),
+    Rule("fields_match_contract", lambda: j("_corrupt_record").isNull() & ~F.col("_non_text_value"),
+         "a field has the wrong JSON type (a number or true/false where openFDA sends text, "
+         "or text where a list or object is expected)"),
     Rule("report_id_present", lambda: F.trim(j("safetyreportid")) != "", "safetyreportid is missing"),
     Rule("report_id_format", lambda: j("safetyreportid").isNull()
          | j("safetyreportid").rlike(r"^\s*[0-9]{5,12}(-[0-9])?\s*$"),

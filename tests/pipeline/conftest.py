@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -64,7 +64,7 @@ def fresh_settings(tmp_path) -> Settings:
 def write_bronze(spark, settings, payloads, start_offset=0, enqueued=None):
     """Append events to bronze as the Kafka source would have delivered them."""
     tables.ensure(spark, settings, tables.BRONZE_RAW)
-    now = enqueued or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = enqueued or datetime.now(UTC).replace(tzinfo=None)
     topic = f"t-{uuid.uuid4().hex[:6]}"
     rows = [
         (f"{topic}/0/{start_offset + i}", None, payload(p), {"event_type": "adverse_event"},
