@@ -53,18 +53,22 @@ def drug_records() -> tuple[dict, ...]:
 
 
 @lru_cache(maxsize=1)
-def class_populations() -> dict[str, tuple[float, float, str | None]]:
-    """Drug class → (min plausible age, max plausible age, the one sex it is for or None)."""
-    demographics = yaml.safe_load(DEMOGRAPHICS_FILE.read_text())
-    populations = {}
-    for drug_class, profile_name in demographics["class_profiles"].items():
-        profile = demographics["profiles"][profile_name]
-        bands = profile["age_bands"]
-        share = profile["female_share"]
-        sex = "female" if share >= SINGLE_SEX_SHARE else "male" if share <= 1 - SINGLE_SEX_SHARE else None
-        populations[drug_class] = (min(b[0] for b in bands) * MIN_AGE_SLACK,
-                                   max(b[1] for b in bands) + MAX_AGE_SLACK, sex)
-    return populations
+def _demographics() -> dict:
+    return yaml.safe_load(DEMOGRAPHICS_FILE.read_text())
+
+
+def population(drug: dict) -> tuple[float | None, float | None, str | None]:
+    """(min plausible age, max plausible age, the one sex it is for or None) of a drug's
+    patients: its own profile where it has one (testosterone), else its class's."""
+    demographics = _demographics()
+    name = (demographics.get("drug_profiles", {}).get(drug["generic_name"])
+            or demographics["class_profiles"].get(drug["drug_class"]))
+    if name is None:
+        return None, None, None
+    profile = demographics["profiles"][name]
+    bands, share = profile["age_bands"], profile["female_share"]
+    sex = "female" if share >= SINGLE_SEX_SHARE else "male" if share <= 1 - SINGLE_SEX_SHARE else None
+    return min(b[0] for b in bands) * MIN_AGE_SLACK, max(b[1] for b in bands) + MAX_AGE_SLACK, sex
 
 
 def _mg(amount, unit: str) -> float | None:
@@ -85,10 +89,9 @@ def product_names(spark: SparkSession) -> DataFrame:
 
 
 def drug_facts(spark: SparkSession) -> DataFrame:
-    populations = class_populations()
     rows = []
     for drug in drug_records():
-        min_age, max_age, sex = populations.get(drug["drug_class"], (None, None, None))
+        min_age, max_age, sex = population(drug)
         rows.append((drug["generic_name"].strip().upper(), drug["drug_class"],
                      _mg(drug.get("usual_single_dose"), drug.get("dose_unit")),
                      _mg(drug.get("max_daily_dose"), drug.get("dose_unit")), min_age, max_age, sex))
