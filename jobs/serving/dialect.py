@@ -19,6 +19,7 @@ SQLite (the ODBC proof only):
 - `NVARCHAR(n)`, `NVARCHAR(MAX)` → `TEXT`: SQLite refuses `MAX`.
 - `YEAR`, `MONTH`, `DAY`, `DATEPART(quarter, …)` → `STRFTIME` arithmetic: no date-part functions.
 - `SYSUTCDATETIME()` → `STRFTIME('%Y-%m-%d %H:%M:%f', 'now')`.
+- `TRUNCATE TABLE t` → `DELETE FROM t`: SQLite has no TRUNCATE.
 - `MERGE` → `DELETE` of the matched rows + `INSERT`: SQLite has no MERGE. Exact only for the
   project's two shapes (insert-if-absent; full-row upsert/delete); anything else is refused.
 """
@@ -73,7 +74,7 @@ def transpile(text: str, dialect: str) -> list[str]:
     out = []
     for statement in parse_tsql(text):
         for mapped in _MAPPERS[dialect](statement):
-            out.append(mapped.sql(dialect=dialect))
+            out.append(mapped.sql(dialect=dialect, comments=False))  # some drivers split on ";" in comments
     return out
 
 
@@ -108,6 +109,8 @@ def _to_sqlite(statement: exp.Expression) -> list[exp.Expression]:
     if isinstance(statement, exp.Create) and str(statement.args.get("kind")).upper() == "SCHEMA":
         return []
     statement = statement.transform(_sqlite_node)
+    if isinstance(statement, exp.TruncateTable):
+        return [exp.delete(table) for table in statement.expressions]
     if isinstance(statement, exp.Merge):
         return _merge_as_delete_insert(statement)
     return [statement]

@@ -72,6 +72,13 @@ class LoadSummary:
     def rows(self) -> list[dict]:
         return [{**vars(t), "rows_merged": t.rows_merged} for t in self.tables]
 
+    def to_frame(self, spark):
+        """The summary as a DataFrame, for a notebook's `display`."""
+        schema = ("target STRING, source STRING, status STRING, from_version BIGINT, to_version BIGINT, "
+                  "full_reload BOOLEAN, rows_staged BIGINT, rows_rejected BIGINT, seconds DOUBLE, "
+                  "rows_merged BIGINT")
+        return spark.createDataFrame(self.rows(), schema)
+
     def __str__(self) -> str:
         header = f"{'target':34} {'status':10} {'versions':>12} {'staged':>9} {'rejected':>8} {'seconds':>8}"
         lines = [header]
@@ -147,7 +154,7 @@ def staging_folder(settings, load: Load) -> str:
 def _stage(db: Database, load: Load, changes: Changes) -> None:
     db.begin()
     try:
-        db.run(f"DELETE FROM vigil.{load.staging}")
+        db.run(f"TRUNCATE TABLE vigil.{load.staging}")  # transactional in T-SQL, and no row log
         db.write_staging(load.staging, [*load.columns, *CONTROL_COLUMNS], changes)
         db.commit()
     except BaseException:
@@ -277,6 +284,8 @@ def preview_views(settings, *, rows: int = 3, views: Sequence[str] = VIEWS,
                   db: Database | None = None) -> str:
     """A few rows of each Power BI view, as text (the demo prints it)."""
     db = db or database_for(settings, read_only=True)
+    if getattr(db, "path", None) and not Path(db.path).exists():
+        return f"no serving database yet at {db.path}: run `python -m jobs.serving load`"
     out = []
     with db:
         for view in views:
