@@ -22,9 +22,16 @@ from jsonschema.exceptions import ValidationError
 from .shared import shared_path
 
 SCHEMA = "schemas/databricks-bundle/jsonschema.json"
-# Databricks resolves a notebook path with its extension left off.
+# A notebook may be named with its extension left off, as in the workspace. (The bundle CLI itself
+# wants the extension on a local path and strips it on deploy; tests/infra/test_bundle.py holds
+# Vigil's own bundle to that.)
 NOTEBOOK_SUFFIXES = ("", ".ipynb", ".py", ".sql", ".scala", ".r")
 WIDGET_READ = regex.compile(r"""(?:dbutils\.widgets\.get|getArgument)\(\s*["']([^"']+)["']\s*[,)]""")
+WIDGET_DEFINED = regex.compile(
+    r"""dbutils\.widgets\.(?:text|dropdown|combobox|multiselect)\(\s*(?:name\s*=\s*)?["']([^"']+)["']"""
+)
+# `getAll()` hands every defined widget's value to the code, so each one counts as read.
+WIDGETS_READ_ALL = regex.compile(r"dbutils\.widgets\.getAll\(\s*\)")
 
 
 @dataclass
@@ -150,12 +157,27 @@ def find_notebook(path: Path) -> Path | None:
 
 
 def widgets_read(notebook: Path) -> set[str]:
-    """Names passed to `dbutils.widgets.get("…")` (or `getArgument`) in a notebook's code."""
+    """Names passed to `dbutils.widgets.get("…")` (or `getArgument`) in a notebook's code; with
+    `dbutils.widgets.getAll()`, every widget the notebook defines."""
+    code = notebook_code(notebook)
+    read = set(WIDGET_READ.findall(code))
+    if WIDGETS_READ_ALL.search(code):
+        read |= widgets_defined(notebook)
+    return read
+
+
+def widgets_defined(notebook: Path) -> set[str]:
+    """Names of the widgets a notebook creates (`dbutils.widgets.text("…", …)` and the like)."""
+    return set(WIDGET_DEFINED.findall(notebook_code(notebook)))
+
+
+def notebook_code(notebook: Path) -> str:
+    """A notebook's code: a source file as it is, or an .ipynb's code cells joined."""
     text = notebook.read_text(encoding="utf-8")
     if notebook.suffix == ".ipynb":
         cells = json.loads(text).get("cells", [])
         text = "\n".join("".join(cell.get("source", "")) for cell in cells if cell.get("cell_type") == "code")
-    return set(WIDGET_READ.findall(text))
+    return text
 
 
 def _merge_file(bundle: Bundle, path: Path) -> list[str]:
