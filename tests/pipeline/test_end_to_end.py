@@ -1,0 +1,148 @@
+"""The generator's demo scenario through the real local broker into every table, checked
+against the generator's ground-truth manifest; and hostile events through Kafka."""
+
+import json
+import uuid
+
+import pytest
+from confluent_kafka import Producer
+from pyspark.sql import functions as F
+
+from generators.stream import generate
+from jobs import pipeline, tables
+from jobs.settings import Settings
+from jobs.sources import SourceParams
+from tests.pipeline.conftest import BASE_REPORT, report
+
+pytestmark = [pytest.mark.spark, pytest.mark.kafka, pytest.mark.slow]
+
+# Faults that cannot be typed go to quarantine; well-formed but implausible ones are flagged.
+QUARANTINED_FAULTS = {"malformed_json", "missing_required", "wrong_types", "empty_payload",
+                      "invalid_utf8", "oversize"}
+FLAGGED_FAULTS = {"impossible_age": "implausible age", "future_date": "report dated in the future"}
+# Background reports are drawn from the reference data, whose labelled reactions include
+# overdose terms (acetaminophen, opioids) and whose co-suspect drugs ignore the patient's age:
+# a few percent are flagged for real reasons. These bounds catch a rule gone wrong.
+MAX_BACKGROUND_OVERDOSE_SHARE = 0.05
+MAX_BACKGROUND_ANOMALY_SHARE = 0.02
+
+
+def produce(bootstrap, topic, events):
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+                         "linger.ms": 20, "message.max.bytes": 4_000_000})
+    for key, value, headers in events:
+        producer.produce(topic, key=key, value=value, headers=headers)
+    assert producer.flush(60) == 0
+
+
+def run_pipeline(spark, kafka_broker, tmp_path, events):
+    topic = f"adverse-events-{uuid.uuid4().hex[:6]}"
+    produce(kafka_broker.bootstrap, topic, events)
+    settings = Settings(profile="local", data_root=str(tmp_path / "data"),
+                        kafka_bootstrap=kafka_broker.bootstrap, topic=topic)
+    pipeline.run_available_now(spark, settings, SourceParams())
+    return settings
+
+
+def read(spark, settings, table):
+    return spark.read.format("delta").load(settings.table_path(table.name))
+
+
+@pytest.fixture(scope="module")
+def demo_run(spark, kafka_broker, tmp_path_factory):
+    stream = generate("demo", seed=11)
+    events = list(stream)
+    settings = run_pipeline(spark, kafka_broker, tmp_path_factory.mktemp("e2e"),
+                            [(e.key, e.payload, e.headers) for e in events])
+    return settings, events, stream.ground_truth.lines()
+
+
+def test_every_event_is_in_silver_or_quarantine(spark, demo_run):
+    settings, events, _ = demo_run
+    counts = pipeline.reconcile(spark, settings).first()
+    assert counts.bronze_events == len(events)
+    assert counts.unaccounted == 0
+    assert counts.in_silver + counts.quarantined == counts.bronze_events
+
+
+def _quarantined_seqs(spark, settings) -> set[int]:
+    raw = read(spark, settings, tables.BRONZE_RAW).select("bronze_id", "headers")
+    q = read(spark, settings, tables.QUARANTINE).join(raw, "bronze_id")
+    return {int(r.seq) for r in q.select(F.col("headers")["vigil_event_seq"].alias("seq")).collect()}
+
+
+def test_injected_faults_are_quarantined_or_flagged(spark, demo_run):
+    settings, _, truth = demo_run
+    faults = [line for line in truth if line["type"] == "data_fault"]
+    assert faults
+    quarantined = _quarantined_seqs(spark, settings)
+    flags = {r.safetyreportid: r for r in read(spark, settings, tables.FLAGS).collect()}
+    for fault in faults:
+        kind = fault["params"]["kind"]
+        if kind in QUARANTINED_FAULTS:
+            assert set(fault["event_seqs"]) <= quarantined, fault
+        else:
+            (rid,) = fault["safetyreportids"]
+            reasons = flags[rid].anomaly_reasons
+            assert any(r.startswith(FLAGGED_FAULTS[kind]) for r in reasons), (fault, reasons)
+    # Nothing else is quarantined: the generator's valid events all pass.
+    fault_seqs = {s for f in faults for s in f["event_seqs"]}
+    assert quarantined <= fault_seqs, sorted(quarantined - fault_seqs)[:10]
+
+
+def test_overdose_cluster_is_found_and_background_is_not_over_flagged(spark, demo_run):
+    settings, _, truth = demo_run
+    flags = read(spark, settings, tables.FLAGS)
+    injected = set()
+    for line in truth:
+        if line["type"] not in ("followup", "duplicate"):  # those are background reports
+            injected |= set(line["safetyreportids"])
+        if line["type"] == "overdose_cluster":
+            cluster = flags.where(F.col("safetyreportid").isin(line["safetyreportids"]))
+            assert cluster.count() == len(line["safetyreportids"])
+            assert cluster.where("is_overdose").count() == cluster.count()
+    background = flags.where(~F.col("safetyreportid").isin(sorted(injected)))
+    n = background.count()
+    assert background.where("is_overdose").count() <= MAX_BACKGROUND_OVERDOSE_SHARE * n
+    assert background.where("is_anomaly").count() <= MAX_BACKGROUND_ANOMALY_SHARE * n
+
+
+def test_follow_ups_win_and_duplicates_collapse(spark, demo_run):
+    settings, events, truth = demo_run
+    latest = {}
+    for e in events:
+        try:
+            body = json.loads(e.payload)
+            latest[body["safetyreportid"]] = max(latest.get(body["safetyreportid"], 0),
+                                                 int(body.get("safetyreportversion") or 1))
+        except (ValueError, KeyError, TypeError):
+            continue
+    followed = next(line for line in truth if line["type"] == "followup")["safetyreportids"]
+    stored = {r.safetyreportid: r.safetyreportversion
+              for r in read(spark, settings, tables.REPORT)
+              .where(F.col("safetyreportid").isin(followed)).collect()}
+    assert stored == {rid: latest[rid] for rid in followed if rid in stored}
+    assert len(stored) >= 0.9 * len(followed)  # the rest were turned into faults
+    reports = read(spark, settings, tables.REPORT)
+    assert reports.count() == reports.select("safetyreportid").distinct().count()
+
+
+def test_hostile_events_through_kafka_are_quarantined_by_rule_and_the_stream_goes_on(
+        spark, kafka_broker, tmp_path):
+    valid = json.dumps(report(safetyreportid="30000001")).encode()
+    hostile = {
+        "payload_is_json_object": b'{"safetyreportid": "30000002", "patient": {',
+        "fields_match_contract": json.dumps(report(safetyreportid="30000003", serious=1)).encode(),
+        "report_id_present": json.dumps(report(safetyreportid=None)).encode(),
+        "payload_within_size_limit": json.dumps(report(safetyreportid="30000004",
+                                                       sender={"senderorganization": "x" * 2_000_000})).encode(),
+        "payload_is_utf8": json.dumps(BASE_REPORT).encode().replace(b"Tylenol", b"Tyl\xe9nol"),
+        "payload_present": b"",
+    }
+    events = [(None, value, {"case": name}) for name, value in hostile.items()] + [(b"30000001", valid, {})]
+    settings = run_pipeline(spark, kafka_broker, tmp_path, events)
+    raw = read(spark, settings, tables.BRONZE_RAW).select("bronze_id", "headers")
+    q = read(spark, settings, tables.QUARANTINE).join(raw, "bronze_id")
+    got = {r.headers["case"]: r.broken_rules for r in q.collect()}
+    assert got == {name: [name] for name in hostile}
+    assert [r.safetyreportid for r in read(spark, settings, tables.REPORT).collect()] == ["30000001"]
