@@ -11,11 +11,11 @@ UPDATE vigil.stg_fact_report SET _reject_reason = CASE
         WHEN LEN(occurcountry) > 64 THEN 'occurcountry is longer than 64 characters'
         WHEN LEN(reportercountry) > 64 THEN 'reportercountry is longer than 64 characters'
         WHEN LEN(senderorganization) > 400 THEN 'senderorganization is longer than 400 characters'
-        WHEN NOT (patient_age_years >= 0 AND patient_age_years <= 150) THEN 'patient_age_years is outside 0..150'
+        WHEN NOT (patient_age_years >= 0) THEN 'patient_age_years is negative'
         WHEN LEN(patient_age_group) > 32 THEN 'patient_age_group is longer than 32 characters'
         WHEN LEN(patient_sex) > 16 THEN 'patient_sex is longer than 16 characters'
         WHEN NOT (patient_sex IN ('male', 'female', 'unknown')) THEN 'patient_sex is not male, female or unknown'
-        WHEN NOT (patient_weight_kg > 0 AND patient_weight_kg <= 700) THEN 'patient_weight_kg is outside (0, 700]'
+        WHEN NOT (patient_weight_kg > 0) THEN 'patient_weight_kg is not above 0'
         WHEN LEN(payload_sha256) > 64 THEN 'payload_sha256 is longer than 64 characters'
         WHEN LEN(bronze_id) > 400 THEN 'bronze_id is longer than 400 characters'
     END

@@ -37,9 +37,10 @@ CREATE TABLE vigil.fact_report (
     silver_updated_at DATETIME2 NULL,
     CONSTRAINT pk_fact_report PRIMARY KEY (safetyreportid),
     CONSTRAINT ck_fact_report_safetyreportversion CHECK (safetyreportversion IS NULL OR (safetyreportversion >= 1)),
-    CONSTRAINT ck_fact_report_patient_age_years CHECK (patient_age_years IS NULL OR (patient_age_years >= 0 AND patient_age_years <= 150)),
+    -- Only what no reading allows: an age of 250 is kept, shown and flagged by gold.
+    CONSTRAINT ck_fact_report_patient_age_years CHECK (patient_age_years IS NULL OR (patient_age_years >= 0)),
     CONSTRAINT ck_fact_report_patient_sex CHECK (patient_sex IS NULL OR (patient_sex IN ('male', 'female', 'unknown'))),
-    CONSTRAINT ck_fact_report_patient_weight_kg CHECK (patient_weight_kg IS NULL OR (patient_weight_kg > 0 AND patient_weight_kg <= 700))
+    CONSTRAINT ck_fact_report_patient_weight_kg CHECK (patient_weight_kg IS NULL OR (patient_weight_kg > 0))
 );
 
 -- silver.adverse_event_drug

@@ -102,16 +102,18 @@ def test_a_load_interrupted_and_rerun_neither_duplicates_nor_loses(spark, lake, 
 
 def test_rows_breaking_target_constraints_are_rejected_and_the_load_completes(spark, lake, lake_settings):
     lake.merge(tables.REPORT, [report("1"), report("2", patient_sex="x"),
-                               report("3", patient_age_years=400.0), report("9" * 70)])
+                               report("3", patient_age_years=-1.0), report("4", patient_age_years=250.0),
+                               report("9" * 70)])
     summary = load_all(spark, lake_settings)
     loaded = {t.target: t for t in summary.tables}["fact_report"]
-    assert (loaded.rows_staged, loaded.rows_rejected, summary.rows_rejected) == (4, 3, 3)
+    assert (loaded.rows_staged, loaded.rows_rejected, summary.rows_rejected) == (5, 3, 3)
     with DuckDBDatabase(local_database_path(lake_settings), read_only=True) as db:
-        assert db.query("SELECT safetyreportid FROM vigil.fact_report") == [("1",)]
+        # An implausible age is kept (gold flags it for review); an impossible one is refused.
+        assert sorted(db.query("SELECT safetyreportid FROM vigil.fact_report")) == [("1",), ("4",)]
         rejects = dict(db.query("SELECT key_value, reason FROM vigil.load_reject"))
         quality = db.query("SELECT check_name, row_count FROM vigil.vw_data_quality "
                            "WHERE check_group = 'load_reject'")
     assert rejects['{"safetyreportid": "2"}'] == "patient_sex is not male, female or unknown"
-    assert rejects['{"safetyreportid": "3"}'] == "patient_age_years is outside 0..150"
+    assert rejects['{"safetyreportid": "3"}'] == "patient_age_years is negative"
     assert any("longer than 64" in reason for reason in rejects.values())
     assert sum(count for _, count in quality) == 3

@@ -1,0 +1,133 @@
+"""Pipeline benchmark: Kafka → bronze → silver → gold on this machine.
+
+1. Throughput: the generator's load-test scenario is pre-loaded into a topic of the local
+   broker, then each stage runs with `availableNow`. Baseline, in the same run: a plain Spark
+   Kafka → Delta copy of the same topic (the least any landing can cost). Prints reports/s per
+   stage, for the whole pipeline, and the ratio to the baseline.
+2. Latency: the three stages stream with a processing-time trigger while the generator sends
+   at a steady rate; latency per report = gold row written (`gold_updated_at`) − Kafka enqueued
+   time (`enqueued_at`). Prints p50/p95.
+
+    .venv/bin/python bench/bench_pipeline.py [--reports 1000000] [--rate 1000] [--seconds 60]
+Figures go to docs/BENCHMARKS.md (section "Pipeline") with the command that produced them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pyspark.sql import functions as F  # noqa: E402
+
+from jobs import bronze, gold, pipeline, silver, tables  # noqa: E402
+from jobs.runtime import get_spark  # noqa: E402
+from jobs.settings import PROJECT_ROOT, Settings  # noqa: E402
+from jobs.sources import SourceParams  # noqa: E402
+from scripts.kafka_broker import KafkaBroker  # noqa: E402
+
+PY = sys.executable
+
+
+def send(bootstrap: str, topic: str, *args: str) -> None:
+    """The generator CLI, as a user would run it, into the local broker."""
+    cmd = [PY, "-m", "generators", "--sink", "kafka", "--bootstrap", bootstrap, "--topic", topic,
+           "--scenario", "load_test", "--seed", "1", "--json", *args]
+    subprocess.run(cmd, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+def baseline_copy(spark, settings: Settings) -> float:
+    """Seconds for a plain Kafka → Delta append of the topic."""
+    out = f"{settings.data_root}/baseline"
+    started = time.monotonic()
+    (spark.readStream.format("kafka").option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+     .option("subscribe", settings.topic).option("startingOffsets", "earliest").load()
+     .writeStream.format("delta").option("checkpointLocation", f"{out}-cp")
+     .trigger(availableNow=True).start(out).awaitTermination())
+    return time.monotonic() - started
+
+
+def throughput(spark, broker: KafkaBroker, work: Path, reports: int) -> dict:
+    settings = Settings(profile="local", data_root=str(work / "throughput"),
+                        kafka_bootstrap=broker.bootstrap, topic="bench-throughput")
+    t0 = time.monotonic()
+    send(broker.bootstrap, settings.topic, "--count", str(reports))
+    load_s = time.monotonic() - t0
+    base_s = baseline_copy(spark, settings)
+    stages = {}
+    trigger = {"availableNow": True}
+    for name, start in (("bronze", lambda: bronze.start(spark, settings, SourceParams(), trigger)),
+                        ("silver", lambda: silver.start(spark, settings, trigger)),
+                        ("gold", lambda: gold.start(spark, settings, trigger))):
+        t = time.monotonic()
+        pipeline._await(start())
+        stages[name] = time.monotonic() - t
+    events = spark.read.format("delta").load(settings.table_path(tables.BRONZE_RAW.name)).count()
+    total = sum(stages.values())
+    return {"events": events, "load_s": load_s, "baseline_s": base_s, "stages": stages,
+            "total_s": total, "rate": events / total, "baseline_rate": events / base_s}
+
+
+def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, trigger: str) -> dict:
+    settings = Settings(profile="local", data_root=str(work / "latency"),
+                        kafka_bootstrap=broker.bootstrap, topic="bench-latency")
+    t = {"processingTime": trigger}
+    queries = [bronze.start(spark, settings, SourceParams(starting_offsets="latest"), t),
+               silver.start(spark, settings, t), gold.start(spark, settings, t)]
+    try:
+        time.sleep(15)  # the queries' first (empty) batches
+        send(broker.bootstrap, settings.topic, "--rate", str(rate), "--duration", f"{seconds}s")
+        time.sleep(30)  # let the last reports through
+    finally:
+        for q in queries:
+            q.stop()
+    reports = spark.read.format("delta").load(settings.table_path(tables.REPORT.name))
+    flags = spark.read.format("delta").load(settings.table_path(tables.FLAGS.name))
+    lat = (flags.join(reports.select("safetyreportid", "enqueued_at"), "safetyreportid")
+           .select((F.col("gold_updated_at").cast("double") - F.col("enqueued_at").cast("double"))
+                   .alias("s")))
+    p50, p95, p99 = lat.approxQuantile("s", [0.5, 0.95, 0.99], 0.001)
+    return {"reports": lat.count(), "p50_s": p50, "p95_s": p95, "p99_s": p99, "rate": rate,
+            "seconds": seconds, "trigger": trigger}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--trigger", default="1 second")
+    parser.add_argument("--skip-latency", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
+    broker = KafkaBroker(data_dir=work / "kafka", heap="1g")
+    broker.start()
+    try:
+        spark = get_spark(Settings(profile="local", data_root=str(work), kafka_bootstrap=None),
+                          app_name="vigil-bench")
+        tp = throughput(spark, broker, work, args.reports)
+        print(f"throughput: {tp['events']:,} events pre-loaded in {tp['load_s']:.0f} s")
+        print(f"  baseline Kafka->Delta copy: {tp['baseline_s']:.1f} s = {tp['baseline_rate']:,.0f} events/s")
+        for name, s in tp["stages"].items():
+            print(f"  {name:<7} {s:7.1f} s = {tp['events'] / s:10,.0f} events/s")
+        print(f"  pipeline {tp['total_s']:6.1f} s = {tp['rate']:10,.0f} events/s "
+              f"({tp['rate'] / tp['baseline_rate']:.2f}x the baseline copy)")
+        if not args.skip_latency:
+            lt = latency(spark, broker, work, args.rate, args.seconds, args.trigger)
+            print(f"latency at {lt['rate']}/s for {lt['seconds']} s, trigger {lt['trigger']}: "
+                  f"{lt['reports']:,} reports, p50 {lt['p50_s']:.2f} s, p95 {lt['p95_s']:.2f} s, "
+                  f"p99 {lt['p99_s']:.2f} s")
+    finally:
+        broker.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
