@@ -402,13 +402,32 @@ def database_for(settings, *, batch_size: int | None = None, read_only: bool = F
     """The serving database for these settings: the local DuckDB file, or Azure SQL.
 
     Azure SQL is named by VIGIL_SQL_SERVER and VIGIL_SQL_DATABASE; VIGIL_SQL_AUTH is `token`
-    (default: DefaultAzureCredential) or `msi` (with VIGIL_SQL_CLIENT_ID for a user-assigned one).
+    (default: a token from VIGIL_SQL_SERVICE_CREDENTIAL's Unity Catalog service credential on
+    Databricks, else DefaultAzureCredential) or `msi` (with VIGIL_SQL_CLIENT_ID for a
+    user-assigned identity).
     """
     if settings.is_local and not os.environ.get("VIGIL_SQL_SERVER"):
         return DuckDBDatabase(local_database_path(settings), read_only=read_only)
     server, database = os.environ.get("VIGIL_SQL_SERVER"), os.environ.get("VIGIL_SQL_DATABASE")
     if not server or not database:
         raise ServingError("Azure SQL needs VIGIL_SQL_SERVER and VIGIL_SQL_DATABASE in the environment")
+    service_credential = os.environ.get("VIGIL_SQL_SERVICE_CREDENTIAL")
     return azure_sql_database(server, database, auth=os.environ.get("VIGIL_SQL_AUTH", "token"),
                               client_id=os.environ.get("VIGIL_SQL_CLIENT_ID"),
+                              credential=databricks_service_credential(service_credential)
+                              if service_credential else None,
                               batch_size=batch_size or 10_000)
+
+
+def databricks_service_credential(name: str):
+    """An azure-identity credential backed by a Unity Catalog service credential: on a
+    Databricks job cluster DefaultAzureCredential finds no identity of its own."""
+    try:
+        from pyspark.dbutils import DBUtils  # only on Databricks
+    except ImportError:
+        raise ServingError(f"service credential {name!r} can only be used on Databricks; "
+                           f"unset VIGIL_SQL_SERVICE_CREDENTIAL to use DefaultAzureCredential") from None
+    from pyspark.sql import SparkSession
+
+    dbutils = DBUtils(SparkSession.builder.getOrCreate())
+    return dbutils.credentials.getServiceCredentialsProvider(name)

@@ -103,3 +103,13 @@ def test_the_local_profile_serves_from_a_duckdb_file_under_the_data_root(monkeyp
     monkeypatch.setenv("VIGIL_SQL_AUTH", "msi")
     db = c.database_for(settings)
     assert isinstance(db, c.OdbcDatabase) and "ActiveDirectoryMsi" in db.connection_string
+
+
+def test_service_credential_outside_databricks_is_refused_with_the_fix(monkeypatch, tmp_path):
+
+    monkeypatch.setenv("VIGIL_SQL_SERVER", "vigil-sql.database.windows.net")
+    monkeypatch.setenv("VIGIL_SQL_DATABASE", "vigil")
+    monkeypatch.setenv("VIGIL_SQL_SERVICE_CREDENTIAL", "vigil-connector")
+    settings = Settings(profile="azure", data_root=str(tmp_path), kafka_bootstrap=None, catalog="vigil")
+    with pytest.raises(c.ServingError, match="only be used on Databricks; unset"):
+        c.database_for(settings)
