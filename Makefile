@@ -2,13 +2,17 @@
 PY := .venv/bin/python
 FAST := not spark and not kafka and not notebook
 
-.PHONY: setup demo test test-fast lint bench kafka-start kafka-stop kafka-status clean
+.PHONY: setup demo dashboard test test-fast lint bench kafka-start kafka-stop kafka-status clean
 
 setup:
 	@bash scripts/setup.sh
 
 demo: setup
 	@$(PY) -m scripts.demo
+
+# The dashboard over the demo's serving database (run `make demo` first).
+dashboard: setup
+	@$(PY) -m dashboard --data-root .vigil/demo
 
 test: setup
 	$(PY) -m pytest

@@ -109,6 +109,7 @@ def main() -> int:
             broker.stop()
     print(f"\ndemo finished in {time.monotonic() - started:.0f} s; tables under {DEMO_ROOT}, "
           f"ground truth in {manifest}")
+    print("dashboards: run `make dashboard`, then open http://127.0.0.1:8501/")
     return 0
 
 
