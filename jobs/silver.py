@@ -57,8 +57,10 @@ SEX = {"0": "unknown", "1": "male", "2": "female"}
 # drugstructuredosageunit codes that are masses, as a factor to milligrams.
 DOSE_UNITS = {"001": ("kg", 1e6), "002": ("g", 1e3), "003": ("mg", 1.0), "004": ("ug", 1e-3),
               "005": ("ng", 1e-6), "006": ("pg", 1e-9)}
-OTHER_DOSE_UNITS = {"007": "mg/kg", "008": "ug/kg", "009": "mg/m2", "010": "ug/m2", "011": "ml",
-                    "012": "%", "013": "gtt", "014": "DF", "015": "IU", "016": "kIU", "017": "MIU"}
+# ICH E2B(R2) codes for units that are not masses — only those the real openFDA reports or the
+# generator's reference data confirm (031 drops and 032 dosage forms appear in real reports);
+# an unlisted code leaves dose_unit null rather than guessing.
+OTHER_DOSE_UNITS = {"012": "ml", "025": "IU", "031": "gtt", "032": "DF"}
 # drugintervaldosagedefinition codes as days.
 INTERVAL_DAYS = {"801": 365.25, "802": 30.4375, "803": 7.0, "804": 1.0, "805": 1 / 24, "806": 1 / 1440}
 

@@ -1,0 +1,533 @@
+"""Builds openFDA-shaped reports fast, from fragments prepared once per run.
+
+A report is assembled from shared, pre-built fragments: a patient, drug entries, a list of
+further drugs, a set of reactions with outcomes and the seriousness they imply, and an origin
+(country and primary source). Each fragment exists as a dict and as its serialized JSON bytes.
+
+Two builders use them and draw the same random numbers in the same order:
+- `build_bytes` (background reports, the hot path) joins the JSON bytes; no dict per report;
+- `build` (overdoses, signals, follow-ups, faults) returns the dict.
+For the same random state `orjson.dumps(build(...)) == build_bytes(...)`; the tests hold them to it.
+
+Per-drug fragments are built on first use, each from a generator seeded by (run seed, drug), so
+output never depends on the order in which drugs first appear. Fragments are shared between
+reports: never mutate a report dict in place; copy what you change.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from typing import NamedTuple
+
+import orjson
+
+from generators.clock import DayStrings, shared_days
+from generators.drug_entries import build_entries, overdose_entry
+from generators.patients import POOL_BITS, build_patient_pool
+from generators.pools import build_pools
+from generators.reactions import ReactionCatalogue
+from generators.reference import OVERDOSE_PTS, ReferenceData, load_reference
+from generators.sampling import TABLE_BITS, TABLE_SIZE, mapping_table, weighted_table
+
+SENDER = {"sendertype": "2", "senderorganization": "FDA-Public Use"}
+RECEIVER = {"receivertype": "6", "receiverorganization": "FDA"}
+SERIOUSNESS_FIELDS = (
+    "seriousnessdeath",
+    "seriousnesslifethreatening",
+    "seriousnesshospitalization",
+    "seriousnessdisabling",
+    "seriousnesscongenitalanomali",
+    "seriousnessother",
+)
+# field order of a report, used when a follow-up rebuilds one
+REPORT_FIELDS = (
+    "safetyreportid", "safetyreportversion", "receivedate", "receivedateformat", "receiptdate",
+    "receiptdateformat", "transmissiondate", "transmissiondateformat", "reporttype", "serious",
+    *SERIOUSNESS_FIELDS, "fulfillexpeditecriteria", "occurcountry", "primarysourcecountry",
+    "primarysource", "sender", "receiver", "companynumb", "duplicate", "reportduplicate", "patient",
+)
+OVERDOSE_TERM_WEIGHTS = {
+    "Overdose": 40, "Intentional overdose": 18, "Accidental overdose": 15,
+    "Toxicity to various agents": 15, "Poisoning": 4, "Poisoning deliberate": 4,
+    "Prescribed overdose": 2, "Accidental poisoning": 2,
+}
+# table sizes are powers of two, so an index is one getrandbits(k) call
+ENTRY_BITS = 5
+ENTRY_VARIANTS = 1 << ENTRY_BITS  # pre-built suspect entries per drug
+COMPANION_VARIANTS = 8  # pre-built entries per drug and role when it is not the primary suspect
+SET_BITS = 8
+REACTION_SETS = 1 << SET_BITS  # pre-built reaction sets per drug
+SET_BLOCK = 16  # reaction sets built together from one seeded generator
+OTHER_BITS = 12
+OTHER_DRUG_LISTS = 1 << OTHER_BITS  # pre-built lists of further drugs (concomitant, …)
+LIST_BLOCK = 64
+ORIGIN_BITS = 13
+ORIGINS = 1 << ORIGIN_BITS  # pre-built (country, occurcountry, primarysource) draws
+START_DATE_SPREAD_DAYS = 720  # drug start dates go back at most this far
+_FATAL = 4  # index of outcome "5" in OUTCOME_CODES
+_NO_OUTCOME = 6
+_FOLLOW_UP_OUTCOMES = (0, 0, 0, 1, 1, 2, 3)  # indices of outcomes 1 1 1 2 2 3 4
+_dumps = orjson.dumps
+
+
+class Origin(NamedTuple):
+    """Where a report comes from and how: drawn together, as one pre-built fragment."""
+
+    country: str
+    occurcountry: str | None
+    primarysource: dict
+    json: bytes  # ',"occurcountry":…,"primarysourcecountry":…,"primarysource":…,"sender":…,"receiver":…'
+    reporttype: str
+
+
+class SuspectEntries(NamedTuple):
+    entries: list[dict]
+    heads: list[bytes]  # each entry's JSON without its closing brace
+    start_lags: list[int | None]
+
+
+class ReactionSet(NamedTuple):
+    reactions: list[dict]
+    seriousness: tuple[str, ...]  # seriousness* fields set to "1"; empty when not serious
+    death: bool
+    seriousness_json: bytes  # '"serious":…,<flags>,"fulfillexpeditecriteria":…'
+    reactions_json: bytes
+
+
+def _origin_json(country: str, occur: str | None, source: dict) -> bytes:
+    head = b',"occurcountry":' + _dumps(occur) if occur is not None else b""
+    return (head + b',"primarysourcecountry":' + _dumps(country) + b',"primarysource":'
+            + _dumps(source) + b',"sender":' + _dumps(SENDER) + b',"receiver":' + _dumps(RECEIVER))
+
+
+def _seriousness_json(flags: tuple[str, ...]) -> bytes:
+    serious = "1" if flags else "2"
+    fields = {"serious": serious, **dict.fromkeys(flags, "1"), "fulfillexpeditecriteria": serious}
+    return _dumps(fields)[1:-1]
+
+
+class ReportFactory:
+    """Everything needed to build reports for one run; make it once, then call the builders."""
+
+    def __init__(self, ref: ReferenceData, seed: int, days: DayStrings):
+        # pools depend only on the seed, so every worker of a run builds the same ones
+        rng = random.Random(f"vigil-pools:{seed}")
+        mix = ref.report_mix
+        self.seed = seed
+        self.days = days
+        self.drugs = ref.drugs
+        self.drug_index = {d.generic_name: i for i, d in enumerate(ref.drugs)}
+        self.drug_table = weighted_table(list(range(len(ref.drugs))),
+                                         [d.report_weight for d in ref.drugs])
+        self.reactions = ReactionCatalogue(ref)
+        self._missing = mix["missing"]
+        self._actions = mapping_table(mix["actiondrug"])
+        self._active_share = float(mix["active_substance_share"])
+        self._roles = [int(c) for c in mapping_table(mix["other_drug_characterization"])]
+        self._drug_count = mapping_table({int(k): v for k, v in mix["drugs_per_report"].items()})
+        self._suspects: list[SuspectEntries | None] = [None] * len(ref.drugs)
+        self._companions: dict[tuple[int, str], list[dict]] = {}
+        # reaction sets per drug, filled block by block on first use
+        self._reaction_sets: list[list[ReactionSet | None]] = [
+            [None] * REACTION_SETS for _ in ref.drugs]
+        self._labelled: list[list[int] | None] = [None] * len(ref.drugs)
+        self._seriousness_json: dict[tuple[str, ...], bytes] = {}
+
+        demo = ref.demographics
+        self._profiles = demo["profiles"]
+        self._adult_weight = demo["adult_weight_kg"]
+        self._age_group_share = float(mix["age_group_share"])
+        self._profile_of = [demo.get("drug_profiles", {}).get(d.generic_name)
+                            or demo["class_profiles"][d.drug_class] for d in ref.drugs]
+        self._patient_pools: dict[str, tuple[list[dict], list[bytes]]] = {}
+
+        self.qualifications = mapping_table(mix["qualification"])
+        self.report_types = mapping_table(mix["reporttype"])
+        self.manufacturer_share = float(mix["manufacturer_report_share"])
+        self.missing_occurcountry = float(self._missing["occurcountry"])
+        self.missing_start_date = float(self._missing["drug_start_date"])
+
+        pools = build_pools(seed)
+        self.literature = pools.literature_references
+        self.makers = [
+            [pools.manufacturers[rng.randrange(len(pools.manufacturers))]
+             for _ in range(rng.randint(1, 3))]
+            for _ in ref.drugs
+        ]
+        self.makers_json = [[_dumps(m.name) for m in makers] for makers in self.makers]
+        assert set(OVERDOSE_TERM_WEIGHTS) <= set(OVERDOSE_PTS)
+        self.overdose_terms = weighted_table(
+            [self.reactions.term_index(pt) for pt in OVERDOSE_TERM_WEIGHTS],
+            list(OVERDOSE_TERM_WEIGHTS.values()), 1024,
+        )
+        self.origins = self._origins(mix, rng)
+        self.others: list[tuple[dict, ...] | None] = [None] * OTHER_DRUG_LISTS
+        self.others_json: list[bytes | None] = [None] * OTHER_DRUG_LISTS
+        self.build = self._make_builder()
+        self.build_bytes = self._make_bytes_builder()
+
+    # --- fragments
+    def _origins(self, mix: dict, rng: random.Random) -> list[Origin]:
+        """Country, occurcountry (sometimes absent) and primary source, drawn together."""
+        origins = []
+        sources: dict[tuple[str, str], dict] = {}
+        for country in mapping_table(mix["countries"], ORIGINS):
+            occur = None if rng.random() < self.missing_occurcountry else country
+            qualification = self.qualifications[rng.randrange(TABLE_SIZE)]
+            if rng.random() < 0.03:
+                reference = self.literature[rng.randrange(len(self.literature))]
+                source = {"reportercountry": country, "qualification": "1",
+                          "literaturereference": reference}
+            else:
+                source = sources.setdefault((country, qualification), {
+                    "reportercountry": country, "qualification": qualification})
+            report_type = self.report_types[rng.randrange(TABLE_SIZE)]
+            origins.append(Origin(country, occur, source, _origin_json(country, occur, source),
+                                  report_type))
+        rng.shuffle(origins)
+        return origins
+
+    def origin_in(self, rng: random.Random, country: str) -> Origin:
+        """Where a report comes from when the scenario fixes the country."""
+        qualification = self.qualifications[int(rng.random() * TABLE_SIZE)]
+        report_type = self.report_types[int(rng.random() * TABLE_SIZE)]
+        source = {"reportercountry": country, "qualification": qualification}
+        return Origin(country, country, source, _origin_json(country, country, source), report_type)
+
+    def _rng_for(self, what: str, *index) -> random.Random:
+        return random.Random(f"vigil:{what}:{self.seed}:{':'.join(map(str, index))}")
+
+    def patients(self, drug_i: int) -> tuple[list[dict], list[bytes]]:
+        """The patient pool of a drug's users, and each patient's JSON without its closing brace."""
+        name = self._profile_of[drug_i]
+        pool = self._patient_pools.get(name)
+        if pool is None:
+            dicts = build_patient_pool(self._profiles[name], self._adult_weight, self._missing,
+                                       self._age_group_share, self._rng_for("patients", name))
+            # ready for "reaction" and "drug" to follow
+            jsons = [_dumps(p)[:-1] + (b"," if p else b"") for p in dicts]
+            pool = self._patient_pools[name] = (dicts, jsons)
+        return pool
+
+    def _entries(self, drug_i: int, characterization: str, variants: int) -> list[dict]:
+        return build_entries(self.drugs[drug_i], characterization,
+                             self._rng_for("entries", characterization, drug_i), self._missing,
+                             self._active_share, self._actions, variants)
+
+    def suspect_entries(self, drug_i: int) -> SuspectEntries:
+        """The primary suspect's entries: dicts, their JSON without the closing brace, and each
+        variant's drug start date in days before the receive date (None: no start date)."""
+        built = self._suspects[drug_i]
+        if built is None:
+            entries = self._entries(drug_i, "1", ENTRY_VARIANTS)
+            rng = self._rng_for("start-dates", drug_i)
+            lags = [None if rng.random() < self.missing_start_date
+                    else int(rng.random() * rng.random() * START_DATE_SPREAD_DAYS)
+                    for _ in entries]
+            built = self._suspects[drug_i] = SuspectEntries(
+                entries, [_dumps(e)[:-1] for e in entries], lags)
+        return built
+
+    def other_drugs(self, k: int) -> tuple[tuple[dict, ...], bytes]:
+        """List k of the drugs after the primary suspect (most are empty), and its JSON."""
+        if self.others[k] is None:
+            block = k // LIST_BLOCK
+            rng = self._rng_for("others", block)
+            for n in range(block * LIST_BLOCK, (block + 1) * LIST_BLOCK):
+                entries = []
+                for _ in range(self._drug_count[rng.randrange(TABLE_SIZE)] - 1):
+                    drug_i = self.drug_table[rng.randrange(TABLE_SIZE)]
+                    role = str(self._roles[rng.randrange(TABLE_SIZE)])
+                    pool = self._companions.get((drug_i, role))
+                    if pool is None:
+                        pool = self._companions[(drug_i, role)] = self._entries(
+                            drug_i, role, COMPANION_VARIANTS)
+                    entries.append(pool[rng.randrange(COMPANION_VARIANTS)])
+                self.others[n] = tuple(entries)
+                self.others_json[n] = b"".join(b"," + _dumps(e) for e in entries)
+        return self.others[k], self.others_json[k]
+
+    def labelled_terms(self, drug_i: int) -> list[int]:
+        table = self._labelled[drug_i]
+        if table is None:
+            table = self._labelled[drug_i] = self.reactions.labelled_table(
+                self.drugs[drug_i].labelled_reactions)
+        return table
+
+    def background_reaction_set(self, drug_i: int, k: int) -> ReactionSet:
+        """Reaction set k of a drug's background reports."""
+        sets = self._reaction_sets[drug_i]
+        found = sets[k]
+        if found is None:
+            block = k // SET_BLOCK
+            rng = self._rng_for("reactions", drug_i, block)
+            labelled = self.labelled_terms(drug_i)
+            for n in range(block * SET_BLOCK, (block + 1) * SET_BLOCK):
+                sets[n] = self.reaction_set(rng, labelled)
+            found = sets[k]
+        return found
+
+    def reaction_set(self, rng: random.Random, labelled: list[int],
+                     extra_terms: tuple[int, ...] = (), force_serious: bool = False) -> ReactionSet:
+        """Reactions drawn from a drug's labelled terms and the background, with outcomes."""
+        cat = self.reactions
+        rnd = rng.random
+        chosen = list(extra_terms)
+        for _ in range(cat.count_table[int(rnd() * TABLE_SIZE)]):
+            term = (labelled[int(rnd() * len(labelled))] if rnd() < cat.labelled_share
+                    else cat.background[int(rnd() * TABLE_SIZE)])
+            if term not in chosen:
+                chosen.append(term)
+        reactions = []
+        death = typical = False
+        for term in chosen:
+            if cat.fatal[term]:
+                outcome = _FATAL
+            elif cat.typically_serious[term]:
+                typical = True
+                outcome = (_NO_OUTCOME if rnd() < cat.outcome_missing
+                           else cat.outcome_serious[int(rnd() * TABLE_SIZE)])
+            else:
+                outcome = (_NO_OUTCOME if rnd() < cat.outcome_missing
+                           else cat.outcome_mild[int(rnd() * TABLE_SIZE)])
+            death = death or outcome == _FATAL
+            reactions.append(cat.fragments[term][outcome])
+        # seriousness follows the outcomes: a death makes the report serious with
+        # seriousnessdeath; a typically serious term usually does; otherwise it sometimes is
+        if death:
+            flags: tuple[str, ...] = ("seriousnessdeath", "seriousnesshospitalization") \
+                if rnd() < 0.3 else ("seriousnessdeath",)
+        elif force_serious or rnd() < (cat.serious_if_typical if typical else cat.serious_otherwise):
+            flags = (cat.criteria[int(rnd() * TABLE_SIZE)],)
+        else:
+            flags = ()
+        head = self._seriousness_json.get(flags)
+        if head is None:
+            head = self._seriousness_json[flags] = _seriousness_json(flags)
+        return ReactionSet(reactions, flags, death, head, _dumps(reactions))
+
+    def pick_drug(self, rng: random.Random) -> int:
+        return self.drug_table[rng.getrandbits(TABLE_BITS)]
+
+    # --- builders; both draw, in this order: origin, suspect entry, other drugs, reaction set
+    # (getrandbits), manufacturer (random), patient (getrandbits), death date (random)
+    def _make_builder(self):
+        """The dict builder, as a closure so that every table is a fast local."""
+        days = self.days
+        origins = self.origins
+        suspect_entries = self.suspect_entries
+        suspects = self._suspects
+        other_lists = self.others
+        other_drugs = self.other_drugs
+        background_set = self.background_reaction_set
+        built_sets = self._reaction_sets
+        manufacturer_share = self.manufacturer_share
+        makers_of = self.makers
+        patients = self.patients
+
+        def build(rnd, bits, report_id: str, arrival_day: int, receive_day: int, drug_i: int,
+                  origin: Origin | None = None, reaction_set: ReactionSet | None = None,
+                  first: dict | None = None) -> dict:
+            receivedate = days[receive_day]
+            country, occur, source, _, report_type = origin or origins[bits(ORIGIN_BITS)]
+            k = bits(ENTRY_BITS)
+            if first is None:
+                suspect = suspects[drug_i] or suspect_entries(drug_i)
+                first, lag = suspect.entries[k], suspect.start_lags[k]
+                if lag is not None:
+                    first = {**first, "drugstartdate": days[receive_day - lag],
+                             "drugstartdateformat": "102"}
+            k = bits(OTHER_BITS)
+            others = other_lists[k] or other_drugs(k)[0]
+            if reaction_set is None:
+                k = bits(SET_BITS)
+                reaction_set = built_sets[drug_i][k] or background_set(drug_i, k)
+            reactions, flags, death, _, _ = reaction_set
+
+            report = {
+                "safetyreportid": report_id,
+                "safetyreportversion": "1",
+                "receivedate": receivedate,
+                "receivedateformat": "102",
+                "receiptdate": receivedate,
+                "receiptdateformat": "102",
+                "transmissiondate": days[arrival_day],
+                "transmissiondateformat": "102",
+                "reporttype": report_type,
+                "serious": "1" if flags else "2",
+            }
+            for flag in flags:
+                report[flag] = "1"
+            report["fulfillexpeditecriteria"] = "1" if flags else "2"
+            if occur is not None:
+                report["occurcountry"] = occur
+            report["primarysourcecountry"] = country
+            report["primarysource"] = source
+            report["sender"] = SENDER
+            report["receiver"] = RECEIVER
+            u = rnd()
+            if u < manufacturer_share:
+                makers = makers_of[drug_i]
+                maker = makers[int(u / manufacturer_share * len(makers))]
+                # the serial repeats the id's last digits: unique, and costs no random draw
+                company_number = f"{country}-{maker.code}-{receivedate[:4]}{report_id[-6:]}"
+                report["companynumb"] = company_number
+                report["duplicate"] = "1"
+                report["reportduplicate"] = {"duplicatesource": maker.name,
+                                             "duplicatenumb": company_number}
+            patient = patients(drug_i)[0][bits(POOL_BITS)]
+            if death and rnd() < 0.5:
+                patient = {**patient, "patientdeath": {"patientdeathdate": receivedate,
+                                                       "patientdeathdateformat": "102"}}
+            report["patient"] = {**patient, "reaction": reactions, "drug": [first, *others]}
+            return report
+
+        return build
+
+    def _make_bytes_builder(self):
+        """The JSON-bytes builder for background reports: joins pre-serialized fragments."""
+        day_bytes = self.days.as_bytes
+        origins = self.origins
+        report_types = [o.reporttype.encode() for o in origins]
+        country_prefixes = [f"{o.country}-".encode() for o in origins]
+        suspect_entries = self.suspect_entries
+        suspects = self._suspects
+        others_json = self.others_json
+        other_drugs = self.other_drugs
+        background_set = self.background_reaction_set
+        built_sets = self._reaction_sets
+        manufacturer_share = self.manufacturer_share
+        makers_of = self.makers
+        maker_codes = [[f"{m.code}-".encode() for m in makers] for makers in self.makers]
+        makers_json = self.makers_json
+        patients = self.patients
+        patient_json = [None] * len(self.drugs)
+        join = b"".join
+        no_start_date = (b"}",)
+
+        def build_bytes(rnd, bits, report_id: str, arrival_day: int, receive_day: int,
+                        drug_i: int) -> bytes:
+            receivedate = day_bytes(receive_day)
+            rid = report_id.encode()
+            k = bits(ORIGIN_BITS)
+            n = bits(ENTRY_BITS)
+            suspect = suspects[drug_i] or suspect_entries(drug_i)
+            lag = suspect.start_lags[n]
+            first_tail = no_start_date if lag is None else (
+                b',"drugstartdate":"', day_bytes(receive_day - lag), b'","drugstartdateformat":"102"}')
+            n2 = bits(OTHER_BITS)
+            others = others_json[n2]
+            if others is None:
+                others = other_drugs(n2)[1]
+            n3 = bits(SET_BITS)
+            reaction_set = built_sets[drug_i][n3] or background_set(drug_i, n3)
+            u = rnd()
+            if u < manufacturer_share:
+                m = int(u / manufacturer_share * len(makers_of[drug_i]))
+                # the serial repeats the id's last digits: unique, and costs no random draw
+                number = join((country_prefixes[k], maker_codes[drug_i][m], receivedate[:4],
+                               rid[-6:]))
+                company = (b',"companynumb":"', number,
+                           b'","duplicate":"1","reportduplicate":{"duplicatesource":',
+                           makers_json[drug_i][m], b',"duplicatenumb":"', number, b'"}')
+            else:
+                company = ()
+            pool = patient_json[drug_i]
+            if pool is None:
+                pool = patient_json[drug_i] = patients(drug_i)[1]
+            patient = pool[bits(POOL_BITS)]
+            if reaction_set.death and rnd() < 0.5:
+                patient += (b'"patientdeath":{"patientdeathdate":"' + receivedate
+                            + b'","patientdeathdateformat":"102"},')
+            return join((
+                b'{"safetyreportid":"', rid,
+                b'","safetyreportversion":"1","receivedate":"', receivedate,
+                b'","receivedateformat":"102","receiptdate":"', receivedate,
+                b'","receiptdateformat":"102","transmissiondate":"', day_bytes(arrival_day),
+                b'","transmissiondateformat":"102","reporttype":"', report_types[k], b'",',
+                reaction_set.seriousness_json, origins[k].json, *company,
+                b',"patient":', patient, b'"reaction":', reaction_set.reactions_json,
+                b',"drug":[', suspect.heads[n], *first_tail, others, b"]}}",
+            ))
+
+        return build_bytes
+
+    # --- reports for scenarios
+    def report(self, rng: random.Random, report_id: str, arrival_day: int, receive_day: int,
+               drug_i: int, *, country: str | None = None, extra_terms: tuple[int, ...] = (),
+               suspect_entry: dict | None = None, force_serious: bool = False) -> dict:
+        """One report (a dict) whose primary suspect is drug `drug_i`.
+
+        `country` fixes where it happened; `extra_terms` (term indices) are reactions it must
+        carry; `suspect_entry` replaces the primary suspect's entry; `force_serious` makes it
+        serious.
+        """
+        origin = self.origin_in(rng, country) if country is not None else None
+        reaction_set = None
+        if extra_terms or force_serious:
+            reaction_set = self.reaction_set(rng, self.labelled_terms(drug_i), extra_terms,
+                                             force_serious)
+        return self.build(rng.random, rng.getrandbits, report_id, arrival_day, receive_day,
+                          drug_i, origin, reaction_set, suspect_entry)
+
+    def overdose_report(self, rng: random.Random, report_id: str, arrival_day: int,
+                        receive_day: int, drug_i: int, country: str) -> dict:
+        """An overdose of one drug: overdose terms, and a single dose above its max daily dose."""
+        terms = [self.overdose_terms[int(rng.random() * 1024)]]
+        if rng.random() < 0.35:
+            second = self.overdose_terms[int(rng.random() * 1024)]
+            if second not in terms:
+                terms.append(second)
+        entry = overdose_entry(self.drugs[drug_i], rng)
+        return self.report(rng, report_id, arrival_day, receive_day, drug_i, country=country,
+                           extra_terms=tuple(terms), suspect_entry=entry, force_serious=True)
+
+    def follow_up(self, rng: random.Random, report: dict, version: int, arrival_day: int,
+                  receive_day: int) -> dict:
+        """The same report with a higher version: later receipt date, updated outcomes.
+
+        `receive_day` is the report's receivedate as a day number (days since 1970-01-01).
+        """
+        rnd = rng.random
+        cat = self.reactions
+        index, fragments, fatal, typical = (cat.index, cat.fragments, cat.fatal,
+                                            cat.typically_serious)
+        reactions = []
+        death = False
+        for old in report["patient"]["reaction"]:
+            term = index[old["reactionmeddrapt"]]
+            if fatal[term] or (typical[term] and rnd() < 0.05):
+                outcome = 4
+                death = True
+            else:
+                outcome = _FOLLOW_UP_OUTCOMES[int(rnd() * len(_FOLLOW_UP_OUTCOMES))]
+            reactions.append(fragments[term][outcome])
+        receipt_day = max(arrival_day - int(rnd() * 3), receive_day)
+        updated = dict(report)
+        updated["safetyreportversion"] = str(version)
+        updated["receiptdate"] = self.days[receipt_day]
+        updated["transmissiondate"] = self.days[arrival_day]
+        patient = dict(report["patient"])
+        patient["reaction"] = reactions
+        if death and updated.get("seriousnessdeath") != "1":
+            for field in SERIOUSNESS_FIELDS:
+                updated.pop(field, None)
+            updated["serious"] = "1"
+            updated["seriousnessdeath"] = "1"
+            updated["fulfillexpeditecriteria"] = "1"
+            updated = {k: updated[k] for k in REPORT_FIELDS if k in updated}
+        if death and "patientdeath" not in patient:
+            patient = {k: v for k, v in patient.items() if k not in ("reaction", "drug")}
+            patient["patientdeath"] = {"patientdeathdate": self.days[receipt_day],
+                                       "patientdeathdateformat": "102"}
+            patient["reaction"] = reactions
+            patient["drug"] = report["patient"]["drug"]
+        updated["patient"] = patient
+        return updated
+
+
+@functools.lru_cache(maxsize=4)
+def factory_for(seed: int) -> ReportFactory:
+    """A factory per seed, shared within a process (it only grows caches as it is used)."""
+    return ReportFactory(load_reference(), seed, shared_days())

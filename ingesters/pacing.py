@@ -1,0 +1,44 @@
+"""Open-loop pacing: event k is due at start + k / rate, whatever happened to earlier sends.
+
+A closed loop (send, wait for the answer, send the next) slows down when the system under test
+slows down and so hides its latency. Open loop keeps the schedule; when the sender falls behind,
+events go out at once and their latency, measured from when they were due, shows the backlog.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+
+class OpenLoopPacer:
+    def __init__(self, rate: float | None, clock=time.perf_counter, sleep=time.sleep):
+        if rate is not None and not (rate > 0 and math.isfinite(rate)):
+            raise ValueError(f"rate must be a positive number of events per second, got {rate!r}")
+        self.rate = rate
+        self.clock = clock
+        self.sleep = sleep
+        self.started = clock()
+
+    def restart(self) -> None:
+        self.started = self.clock()
+
+    def due(self, k: int) -> float:
+        """When event k (0-based) is due; unpaced events are due at once."""
+        return self.started + k / self.rate if self.rate else self.started
+
+    def released(self, now: float | None = None) -> int:
+        """How many events are due by `now` (all of them when unpaced)."""
+        if not self.rate:
+            return math.inf
+        now = self.clock() if now is None else now
+        return int((now - self.started) * self.rate) + 1
+
+    def wait_for(self, k: int, idle, slice_seconds: float = 0.005) -> None:
+        """Sleep until event k is due, calling `idle()` every slice (sink housekeeping)."""
+        while True:
+            remaining = self.due(k) - self.clock()
+            if remaining <= 0:
+                return
+            idle()
+            self.sleep(min(slice_seconds, max(0.0, remaining)))
