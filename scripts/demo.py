@@ -4,7 +4,8 @@
 2. the generator CLI sends the demo scenario — background reports plus an overdose cluster,
    a new safety signal, a reporting spike and data faults — with its ground-truth manifest;
 3. bronze → silver → gold with `availableNow`, as the Databricks job's notebooks run them;
-4. the serving database (DuckDB, the same T-SQL as Azure SQL) is loaded and its Power BI
+4. safety signals and alerts over silver;
+5. the serving database (DuckDB, the same T-SQL as Azure SQL) is loaded and its Power BI
    views previewed.
 Each run starts from an empty topic and data folder (`.vigil/demo`), so the figures it prints
 are the scenario's own.
@@ -18,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from jobs import pipeline, serving
+from jobs import pipeline, serving, signals
 from jobs.runtime import RuntimeSetupError, get_spark
 from jobs.serving.connections import ServingError
 from jobs.settings import DEFAULT_LOCAL_DATA, PROJECT_ROOT, settings_for
@@ -94,6 +95,13 @@ def main() -> int:
         for run in pipeline.run_available_now(spark, settings, SourceParams()):
             print(f"{run.stage:<7} {run.input_rows:>7,} rows in {run.seconds:5.1f} s")
         print_summary(pipeline.summary(spark, settings))
+
+        step("signals: disproportionality (PRR, ROR, IC), reporting spikes, overdose clusters")
+        run = signals.run_available_now(spark, settings)
+        print(f"signals {run.input_rows:>7,} rows in {run.seconds:5.1f} s; top alerts per type:")
+        for a in signals.summary(spark, settings, top=3).collect():
+            print(f"  {a.alert_type:<17} {a.subject:<45} {a.statistic} {a.statistic_value:.3g} "
+                  f"(threshold {a.threshold:g}), {a.evidence_reports} reports")
 
         step("serving: load the local database (same T-SQL as Azure SQL) and read the views")
         print(serving.load_all(spark, settings))

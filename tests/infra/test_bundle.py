@@ -27,6 +27,7 @@ from offline_checks.shared import REPO_ROOT
 EXPECTED_TASKS = {
     "vigil_streaming": {"bronze": "01_bronze.ipynb", "silver": "02_silver.ipynb", "gold": "03_gold.ipynb"},
     "vigil_serving_load": {"serving_load": "05_serving_load.ipynb"},
+    "vigil_signals": {"signals": "04_signals.ipynb"},
 }
 # Notebooks that are not pipeline stages, and so need no job.
 NOT_STAGES = {"00_platform_check.ipynb"}

@@ -1,0 +1,122 @@
+"""Safety signals: incremental drug–reaction contingency counts, disproportionality (PRR, ROR,
+IC) in gold.safety_signal, spikes and overdose clusters in gold.spike_alert, and the alerts the
+dashboards and the serving load read in gold.alert.
+
+Modules: `counts` (incremental counts), `disproportionality` (the statistics as Column
+functions), `spikes` (the Poisson test over event-time windows), `alerts` (tables from counts),
+`writer` (the micro-batch), `tables` (the table definitions).
+
+    from jobs import signals
+    signals.run_available_now(spark, settings)      # process what silver holds now
+    signals.summary(spark, settings)                # what the signal tables say
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from jobs import tables as core_tables
+from jobs.settings import Settings
+from jobs.signals import tables as signal_tables
+from jobs.signals.alerts import SignalParams
+from jobs.signals.counts import CountParams
+from jobs.signals.spikes import SpikeParams
+from jobs.signals.writer import Params, SignalWriter
+
+__all__ = [
+    "CountParams",
+    "Params",
+    "SignalParams",
+    "SpikeParams",
+    "SignalWriter",
+    "start",
+    "run_available_now",
+    "run",
+    "summary",
+    "WIDGET_DEFAULTS",
+]
+
+
+def start(
+    spark: SparkSession,
+    settings: Settings,
+    trigger: dict,
+    query_name: str = "signals",
+    params: Params | None = None,
+):
+    """Stream silver's report changes → signal counts, signals, spikes and alerts."""
+    for table in (core_tables.REPORT, core_tables.DRUG, core_tables.REACTION):
+        core_tables.ensure(spark, settings, table)  # the stage may start before silver has data
+    writer = SignalWriter(spark, settings, params or Params())
+    return (
+        core_tables.read_stream(
+            spark, settings, core_tables.REPORT, readChangeFeed="true", startingVersion="0"
+        )
+        .writeStream.queryName(query_name)
+        .foreachBatch(writer.update_batch)
+        .option("checkpointLocation", f"{settings.checkpoint_root}/{query_name}")
+        .trigger(**trigger)
+        .start()
+    )
+
+
+def run_available_now(spark: SparkSession, settings: Settings, params: Params | None = None):
+    """Process every silver change available now; returns the run (batches, rows, seconds)."""
+    from jobs.pipeline import _await
+
+    return _await(start(spark, settings, {"availableNow": True}, params=params))
+
+
+def _read(spark, settings, table) -> DataFrame:
+    return core_tables.delta_table(spark, settings, table).toDF()
+
+
+def summary(spark: SparkSession, settings: Settings, top: int = 10) -> DataFrame:
+    """The alerts, strongest first within each type (for the notebook and the demo)."""
+    alerts = _read(spark, settings, signal_tables.ALERT)
+    order = F.row_number().over(
+        Window.partitionBy("alert_type").orderBy(F.desc("evidence_reports"), "subject")
+    )
+    return (
+        alerts.withColumn("_rank", order)
+        .where(F.col("_rank") <= top)
+        .drop("_rank")
+        .orderBy("alert_type", F.desc("evidence_reports"))
+    )
+
+
+# Notebook parameters and their local defaults; on Databricks the job sets them.
+WIDGET_DEFAULTS = {
+    "profile": "local",
+    "data_root": "",
+    "trigger": "availableNow",
+    "include_concomitant": "false",
+    "min_count": "3",
+    "signal_rule": "all",
+    "alpha": "1e-7",
+    "lateness_days": "3",
+}
+
+
+def params_from(values: dict) -> Params:
+    """Params from notebook widgets (strings)."""
+    v = {**WIDGET_DEFAULTS, **{k: x for k, x in values.items() if x not in (None, "")}}
+    return Params(
+        counts=CountParams(include_concomitant=str(v["include_concomitant"]).lower() in ("true", "1", "yes")),
+        signals=SignalParams(min_count=int(v["min_count"]), rule=v["signal_rule"]),
+        spikes=SpikeParams(alpha=float(v["alpha"]), lateness_days=int(v["lateness_days"])),
+    )
+
+
+def run(widgets: dict) -> DataFrame:
+    """What notebooks/04_signals runs: the stage with the widgets' settings, then the summary."""
+    from jobs.pipeline import _await, parse_trigger
+    from jobs.runtime import get_spark
+    from jobs.settings import settings_for
+
+    values = {**WIDGET_DEFAULTS, **{k: v for k, v in widgets.items() if v not in (None, "")}}
+    settings = settings_for(values["profile"], data_root=values["data_root"])
+    spark = get_spark(settings, app_name="vigil-signals")
+    _await(start(spark, settings, parse_trigger(values["trigger"]), params=params_from(values)))
+    return summary(spark, settings)

@@ -1,0 +1,124 @@
+"""The signal stage's micro-batch: silver report changes → counts → signals, spikes, alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import reference, tables
+from jobs.settings import Settings
+from jobs.signals import alerts, counts, spikes
+from jobs.signals import tables as st
+
+
+@dataclass(frozen=True)
+class Params:
+    counts: counts.CountParams = field(default_factory=counts.CountParams)
+    signals: alerts.SignalParams = field(default_factory=alerts.SignalParams)
+    spikes: spikes.SpikeParams = field(default_factory=spikes.SpikeParams)
+
+    def __post_init__(self):
+        if self.counts.window_days != self.spikes.window_days:
+            raise ValueError("counts.window_days and spikes.window_days must agree")
+
+
+def ensure_all(spark: SparkSession, settings: Settings) -> None:
+    for table in st.ALL:
+        tables.ensure(spark, settings, table)
+
+
+@dataclass
+class SignalWriter:
+    spark: SparkSession
+    settings: Settings
+    params: Params = field(default_factory=Params)
+    app_id: str = "vigil-signals"
+
+    def __post_init__(self):
+        ensure_all(self.spark, self.settings)
+        self.facts = F.broadcast(reference.drug_facts(self.spark)).cache()
+        self.labelled = alerts.labelled_pairs(self.spark).cache()
+
+    def _table(self, spark, table) -> DataFrame:
+        return tables.delta_table(spark, self.settings, table).toDF()
+
+    def update_batch(self, report_changes: DataFrame, batch_id: int) -> None:
+        """`report_changes`: silver.adverse_event_report's change feed rows in this batch."""
+        spark = report_changes.sparkSession
+        ids = report_changes.select("safetyreportid").distinct().persist()
+        try:
+            if ids.isEmpty():
+                return
+            self.count_batch(spark, ids, batch_id)
+        finally:
+            ids.unpersist()
+        self.evaluate(spark)
+
+    def count_batch(self, spark: SparkSession, ids: DataFrame, batch_id: int) -> None:
+        """Steps 1 and 2 of `jobs.signals.counts`: contributions, then the count deltas."""
+
+        def changed(table):
+            return self._table(spark, table).join(ids, "safetyreportid", "left_semi")
+
+        current = counts.report_contributions(
+            changed(tables.REPORT),
+            changed(tables.DRUG),
+            changed(tables.REACTION),
+            self.facts,
+            self.params.counts,
+        )
+        counts.merge_contributions(spark, self.settings, ids, current, batch_id, self.app_id)
+        stamped = self._table(spark, st.CONTRIBUTION).where(F.col("batch_id") == batch_id).persist()
+        try:
+            counts.apply_deltas(
+                spark, self.settings, counts.batch_deltas(stamped, self.params.counts), batch_id, self.app_id
+            )
+        finally:
+            stamped.unpersist()
+
+    def frontier(self, spark: SparkSession):
+        """The event-time frontier: the latest event date of a counted report."""
+        return self._table(spark, st.CONTRIBUTION).where("present").agg(F.max("event_date")).first()[0]
+
+    def evaluate(self, spark: SparkSession) -> None:
+        """Recompute signals, spikes and alerts from the counts (idempotent: a re-run writes
+        the same statistics and keeps the first-met times)."""
+        frontier = self.frontier(spark)
+        p = self.params
+        # signals: every pair with at least min_count reports, and every pair already in the table
+        pairs = self._table(spark, st.DRUG_REACTION_COUNTS)
+        known = self._table(spark, st.SAFETY_SIGNAL).select("generic_name", "reactionmeddrapt")
+        candidates = (
+            pairs.where(F.col("reports") >= p.signals.min_count)
+            .select("generic_name", "reactionmeddrapt")
+            .unionByName(known)
+            .distinct()
+            .join(pairs, ["generic_name", "reactionmeddrapt"], "left")
+        )
+        table = alerts.contingency(candidates, self._table(spark, st.MARGINAL_COUNTS)).withColumn(
+            "evaluated_event_date", F.lit(frontier).cast("date")
+        )
+        alerts.merge_signals(spark, self.settings, alerts.signal_rows(table, self.labelled, p.signals))
+
+        # spikes
+        window_counts = self._table(spark, st.WINDOW_COUNTS)
+        totals = [
+            (r.window_start, r.reports)
+            for r in window_counts.where("alert_type = 'reporting_spike' AND subject = 'all'")
+            .select("window_start", "reports")
+            .collect()
+        ]
+        covered = spikes.covered_windows(totals, p.spikes)
+        evaluated = spikes.evaluate(spark, window_counts, covered, p.spikes)
+        rows = alerts.spike_rows(evaluated, self._table(spark, st.SPIKE_ALERT), frontier, p.spikes)
+        alerts.merge_spikes(spark, self.settings, rows.localCheckpoint())
+
+        alerts.merge_alerts(
+            spark,
+            self.settings,
+            alerts.alert_rows(
+                self._table(spark, st.SAFETY_SIGNAL), self._table(spark, st.SPIKE_ALERT), p.signals
+            ).localCheckpoint(),
+        )
