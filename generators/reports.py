@@ -56,9 +56,6 @@ OVERDOSE_TERM_WEIGHTS = {
 ENTRY_BITS = 5
 ENTRY_VARIANTS = 1 << ENTRY_BITS  # pre-built suspect entries per drug
 COMPANION_VARIANTS = 8  # pre-built entries per drug and role when it is not the primary suspect
-SET_BITS = 8
-REACTION_SETS = 1 << SET_BITS  # pre-built reaction sets per drug
-SET_BLOCK = 16  # reaction sets built together from one seeded generator
 OTHER_BITS = 12
 OTHER_DRUG_LISTS = 1 << OTHER_BITS  # pre-built lists of further drugs (concomitant, …)
 LIST_BLOCK = 64
@@ -128,9 +125,6 @@ class ReportFactory:
         self._drug_count = mapping_table({int(k): v for k, v in mix["drugs_per_report"].items()})
         self._suspects: list[SuspectEntries | None] = [None] * len(ref.drugs)
         self._companions: dict[tuple[int, str], list[dict]] = {}
-        # reaction sets per drug, filled block by block on first use
-        self._reaction_sets: list[list[ReactionSet | None]] = [
-            [None] * REACTION_SETS for _ in ref.drugs]
         self._labelled: list[list[int] | None] = [None] * len(ref.drugs)
         self._seriousness_json: dict[tuple[str, ...], bytes] = {}
 
@@ -255,24 +249,17 @@ class ReportFactory:
                 self.drugs[drug_i].labelled_reactions)
         return table
 
-    def background_reaction_set(self, drug_i: int, k: int) -> ReactionSet:
-        """Reaction set k of a drug's background reports."""
-        sets = self._reaction_sets[drug_i]
-        found = sets[k]
-        if found is None:
-            block = k // SET_BLOCK
-            rng = self._rng_for("reactions", drug_i, block)
-            labelled = self.labelled_terms(drug_i)
-            for n in range(block * SET_BLOCK, (block + 1) * SET_BLOCK):
-                sets[n] = self.reaction_set(rng, labelled)
-            found = sets[k]
-        return found
-
     def reaction_set(self, rng: random.Random, labelled: list[int],
                      extra_terms: tuple[int, ...] = (), force_serious: bool = False) -> ReactionSet:
         """Reactions drawn from a drug's labelled terms and the background, with outcomes."""
+        return self.draw_reactions(rng.random, labelled, extra_terms, force_serious)
+
+    def draw_reactions(self, rnd, labelled: list[int], extra_terms: tuple[int, ...] = (),
+                       force_serious: bool = False) -> ReactionSet:
+        """`reaction_set` with the caller's `random` function: a background report draws its
+        own reactions, so a chance background term does not recur across a drug's reports (a
+        few hundred shared pre-built sets made thousands of spurious disproportionate pairs)."""
         cat = self.reactions
-        rnd = rng.random
         chosen = list(extra_terms)
         for _ in range(cat.count_table[int(rnd() * TABLE_SIZE)]):
             term = (labelled[int(rnd() * len(labelled))] if rnd() < cat.labelled_share
@@ -320,8 +307,8 @@ class ReportFactory:
         suspects = self._suspects
         other_lists = self.others
         other_drugs = self.other_drugs
-        background_set = self.background_reaction_set
-        built_sets = self._reaction_sets
+        draw_reactions = self.draw_reactions
+        labelled_terms = self.labelled_terms
         manufacturer_share = self.manufacturer_share
         makers_of = self.makers
         patients = self.patients
@@ -341,8 +328,7 @@ class ReportFactory:
             k = bits(OTHER_BITS)
             others = other_lists[k] or other_drugs(k)[0]
             if reaction_set is None:
-                k = bits(SET_BITS)
-                reaction_set = built_sets[drug_i][k] or background_set(drug_i, k)
+                reaction_set = draw_reactions(rnd, labelled_terms(drug_i))
             reactions, flags, death, _, _ = reaction_set
 
             report = {
@@ -395,8 +381,8 @@ class ReportFactory:
         suspects = self._suspects
         others_json = self.others_json
         other_drugs = self.other_drugs
-        background_set = self.background_reaction_set
-        built_sets = self._reaction_sets
+        draw_reactions = self.draw_reactions
+        labelled_terms = self.labelled_terms
         manufacturer_share = self.manufacturer_share
         makers_of = self.makers
         maker_codes = [[f"{m.code}-".encode() for m in makers] for makers in self.makers]
@@ -420,8 +406,7 @@ class ReportFactory:
             others = others_json[n2]
             if others is None:
                 others = other_drugs(n2)[1]
-            n3 = bits(SET_BITS)
-            reaction_set = built_sets[drug_i][n3] or background_set(drug_i, n3)
+            reaction_set = draw_reactions(rnd, labelled_terms(drug_i))
             u = rnd()
             if u < manufacturer_share:
                 m = int(u / manufacturer_share * len(makers_of[drug_i]))

@@ -92,12 +92,15 @@ def test_signal_carriers_have_the_drug_and_the_reaction(manifest, by_seq, demo_s
     line = manifest["signal-dupilumab-alopecia"]
     start = parse_instant(line["params"]["start"])
     carriers = [s for s in line["event_seqs"] if s % 4 == 0]
-    faults = {s for x in manifest.values() if x["type"] == "data_fault" for s in x["event_seqs"]}
+    # Strength is the share of the drug's *background* reports that carry the reaction: reports
+    # made by other anomalies (the spike, faults) never go through the signal's draw.
+    others = {s for x in manifest.values() if x["anomaly_id"] != line["anomaly_id"]
+              and x["type"] not in ("followup", "duplicate") for s in x["event_seqs"]}
     ref = load_reference()
     eligible = 0
     for event in demo_stream[1]:
         report = _report(event)
-        if event.seq % 4 or event.time < start or event.seq in faults:
+        if event.seq % 4 or event.time < start or event.seq in others:
             continue
         drug = ref.drug_by_name.get(str(report["patient"]["drug"][0].get("medicinalproduct"))
                                     .upper())
