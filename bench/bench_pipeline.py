@@ -74,7 +74,7 @@ def throughput(spark, broker: KafkaBroker, work: Path, reports: int) -> dict:
                         ("silver", lambda: silver.start(spark, settings, trigger)),
                         ("gold", lambda: gold.start(spark, settings, trigger))):
         t = time.monotonic()
-        pipeline._await(start())
+        pipeline.await_run(start())
         stages[name] = time.monotonic() - t
     events = spark.read.format("delta").load(settings.table_path(tables.BRONZE_RAW.name)).count()
     total = sum(stages.values())

@@ -106,7 +106,7 @@ def main(argv=None) -> int:
         offset += len(part)
         timings["bronze"] += time.monotonic() - t
         t = time.monotonic()
-        pipeline._await(silver.start(spark, settings, {"availableNow": True}))
+        pipeline.await_run(silver.start(spark, settings, {"availableNow": True}))
         timings["silver"] += time.monotonic() - t
         t = time.monotonic()
         signals.run_available_now(spark, settings)

@@ -179,9 +179,6 @@ class GoldWriter:
             tables.ensure(self.spark, self.settings, table)
         self.facts = F.broadcast(reference.drug_facts(self.spark)).cache()
 
-    def _table(self, table) -> DataFrame:
-        return tables.delta_table(self.spark, self.settings, table).toDF()
-
     def update_batch(self, report_changes: DataFrame, batch_id: int) -> None:
         """`report_changes`: silver.adverse_event_report's change feed rows in this batch."""
         changed = report_changes.where("_change_type != 'update_preimage'") \
@@ -192,8 +189,11 @@ class GoldWriter:
         if not days and changed.isEmpty():
             changed.unpersist()
             return
-        reports = self._table(tables.REPORT)
-        drugs, reactions = self._table(tables.DRUG), self._table(tables.REACTION)
+        def read(table) -> DataFrame:
+            return tables.read(self.spark, self.settings, table)
+
+        reports = read(tables.REPORT)
+        drugs, reactions = read(tables.DRUG), read(tables.REACTION)
         new_flags = flags(reports.join(changed, "safetyreportid", "left_semi"),
                           drugs.join(changed, "safetyreportid", "left_semi"),
                           reactions.join(changed, "safetyreportid", "left_semi"), self.facts)
@@ -202,7 +202,7 @@ class GoldWriter:
 
         # Aggregates of the touched days, recomputed whole from the current tables.
         on_days = F.col("receivedate").isin(days)
-        day_flags = self._table(tables.FLAGS).where(on_days)
+        day_flags = read(tables.FLAGS).where(on_days)
         aggregates = daily_aggregates(day_flags, drugs.where(on_days), reactions.where(on_days),
                                       reports.where(on_days))
         for table, rows in aggregates.items():

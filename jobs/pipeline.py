@@ -35,7 +35,7 @@ class StageRun:
     seconds: float
 
 
-def _await(query) -> StageRun:
+def await_run(query) -> StageRun:
     query.awaitTermination()
     if query.exception():
         raise query.exception()
@@ -52,23 +52,19 @@ def run_available_now(spark: SparkSession, settings: Settings, source: SourcePar
     """Process everything available now through all three stages, one after another."""
     trigger = {"availableNow": True}
     return [
-        _await(bronze.start(spark, settings, source, trigger)),
-        _await(silver.start(spark, settings, trigger)),
-        _await(gold.start(spark, settings, trigger)),
+        await_run(bronze.start(spark, settings, source, trigger)),
+        await_run(silver.start(spark, settings, trigger)),
+        await_run(gold.start(spark, settings, trigger)),
     ]
-
-
-def _read(spark, settings, table) -> DataFrame:
-    return tables.delta_table(spark, settings, table).toDF()
 
 
 def reconcile(spark: SparkSession, settings: Settings) -> DataFrame:
     """One row: bronze events, how many are quarantined, how many are accounted for in silver
     (their report is there at their version or a later one), and how many are neither — which
     must be zero."""
-    raw = _read(spark, settings, tables.BRONZE_RAW)
-    quarantined = _read(spark, settings, tables.QUARANTINE).select("bronze_id").distinct()
-    reports = _read(spark, settings, tables.REPORT).select(
+    raw = tables.read(spark, settings, tables.BRONZE_RAW)
+    quarantined = tables.read(spark, settings, tables.QUARANTINE).select("bronze_id").distinct()
+    reports = tables.read(spark, settings, tables.REPORT).select(
         "safetyreportid", F.col("safetyreportversion").alias("stored_version"))
     text = F.col("payload").cast("string")
     events = raw.join(quarantined, "bronze_id", "left_anti").select(
@@ -88,10 +84,10 @@ def reconcile(spark: SparkSession, settings: Settings) -> DataFrame:
 
 def summary(spark: SparkSession, settings: Settings, top: int = 5) -> dict:
     """What the tables hold, for the demo and the notebooks' displays."""
-    reports = _read(spark, settings, tables.REPORT)
-    flags = _read(spark, settings, tables.FLAGS)
-    quarantine = _read(spark, settings, tables.QUARANTINE)
-    drug_daily = _read(spark, settings, tables.DRUG_DAILY)
+    reports = tables.read(spark, settings, tables.REPORT)
+    flags = tables.read(spark, settings, tables.FLAGS)
+    quarantine = tables.read(spark, settings, tables.QUARANTINE)
+    drug_daily = tables.read(spark, settings, tables.DRUG_DAILY)
     f = flags.agg(F.count("*").alias("n"), F.count(F.when(F.col("is_overdose"), 1)).alias("overdoses"),
                   F.count(F.when(F.col("is_anomaly"), 1)).alias("anomalies")).first()
     return {
@@ -168,7 +164,7 @@ def run_stage(stage: str, widgets: dict, secrets=None) -> DataFrame:
         query = bronze.start(spark, settings, source_params(values, secrets), trigger)
     else:
         query = STAGES[stage](spark, settings, trigger)
-    run = _await(query)
+    run = await_run(query)
     return spark.createDataFrame(
         [(run.stage, run.batches, run.input_rows, run.seconds)],
         "stage string, batches int, input_rows long, seconds double",

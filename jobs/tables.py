@@ -260,6 +260,11 @@ def delta_table(spark, settings, table: Table):
     return DeltaTable.forPath(spark, settings.table_path(table.name))
 
 
+def read(spark, settings, table: Table):
+    """The table's current rows (a batch read)."""
+    return delta_table(spark, settings, table).toDF()
+
+
 def read_stream(spark, settings, table: Table, **options):
     """A streaming read of a Delta table (options such as readChangeFeed pass through)."""
     reader = spark.readStream.format("delta").options(**options)

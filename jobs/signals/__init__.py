@@ -63,18 +63,14 @@ def start(
 
 def run_available_now(spark: SparkSession, settings: Settings, params: Params | None = None):
     """Process every silver change available now; returns the run (batches, rows, seconds)."""
-    from jobs.pipeline import _await
+    from jobs.pipeline import await_run
 
-    return _await(start(spark, settings, {"availableNow": True}, params=params))
-
-
-def _read(spark, settings, table) -> DataFrame:
-    return core_tables.delta_table(spark, settings, table).toDF()
+    return await_run(start(spark, settings, {"availableNow": True}, params=params))
 
 
 def summary(spark: SparkSession, settings: Settings, top: int = 10) -> DataFrame:
     """The alerts, strongest first within each type (for the notebook and the demo)."""
-    alerts = _read(spark, settings, signal_tables.ALERT)
+    alerts = core_tables.read(spark, settings, signal_tables.ALERT)
     order = F.row_number().over(
         Window.partitionBy("alert_type").orderBy(F.desc("evidence_reports"), "subject")
     )
@@ -111,12 +107,12 @@ def params_from(values: dict) -> Params:
 
 def run(widgets: dict) -> DataFrame:
     """What notebooks/04_signals runs: the stage with the widgets' settings, then the summary."""
-    from jobs.pipeline import _await, parse_trigger
+    from jobs.pipeline import await_run, parse_trigger
     from jobs.runtime import get_spark
     from jobs.settings import settings_for
 
     values = {**WIDGET_DEFAULTS, **{k: v for k, v in widgets.items() if v not in (None, "")}}
     settings = settings_for(values["profile"], data_root=values["data_root"])
     spark = get_spark(settings, app_name="vigil-signals")
-    _await(start(spark, settings, parse_trigger(values["trigger"]), params=params_from(values)))
+    await_run(start(spark, settings, parse_trigger(values["trigger"]), params=params_from(values)))
     return summary(spark, settings)

@@ -41,8 +41,8 @@ class SignalWriter:
         self.facts = F.broadcast(reference.drug_facts(self.spark)).cache()
         self.labelled = alerts.labelled_pairs(self.spark).cache()
 
-    def _table(self, spark, table) -> DataFrame:
-        return tables.delta_table(spark, self.settings, table).toDF()
+    def _read(self, spark, table) -> DataFrame:
+        return tables.read(spark, self.settings, table)
 
     def update_batch(self, report_changes: DataFrame, batch_id: int) -> None:
         """`report_changes`: silver.adverse_event_report's change feed rows in this batch."""
@@ -60,7 +60,7 @@ class SignalWriter:
         """Steps 1 and 2 of `jobs.signals.counts`: contributions, then the count deltas."""
 
         def changed(table):
-            return self._table(spark, table).join(ids, "safetyreportid", "left_semi")
+            return self._read(spark, table).join(ids, "safetyreportid", "left_semi")
 
         current = counts.report_contributions(
             changed(tables.REPORT),
@@ -70,7 +70,7 @@ class SignalWriter:
             self.params.counts,
         )
         counts.merge_contributions(spark, self.settings, ids, current, batch_id, self.app_id)
-        stamped = self._table(spark, st.CONTRIBUTION).where(F.col("batch_id") == batch_id).persist()
+        stamped = self._read(spark, st.CONTRIBUTION).where(F.col("batch_id") == batch_id).persist()
         try:
             counts.apply_deltas(
                 spark, self.settings, counts.batch_deltas(stamped, self.params.counts), batch_id, self.app_id
@@ -80,7 +80,7 @@ class SignalWriter:
 
     def frontier(self, spark: SparkSession):
         """The event-time frontier: the latest event date of a counted report."""
-        return self._table(spark, st.CONTRIBUTION).where("present").agg(F.max("event_date")).first()[0]
+        return self._read(spark, st.CONTRIBUTION).where("present").agg(F.max("event_date")).first()[0]
 
     def evaluate(self, spark: SparkSession) -> None:
         """Recompute signals, spikes and alerts from the counts (idempotent: a re-run writes
@@ -88,8 +88,8 @@ class SignalWriter:
         frontier = self.frontier(spark)
         p = self.params
         # signals: every pair with at least min_count reports, and every pair already in the table
-        pairs = self._table(spark, st.DRUG_REACTION_COUNTS)
-        known = self._table(spark, st.SAFETY_SIGNAL).select("generic_name", "reactionmeddrapt")
+        pairs = self._read(spark, st.DRUG_REACTION_COUNTS)
+        known = self._read(spark, st.SAFETY_SIGNAL).select("generic_name", "reactionmeddrapt")
         candidates = (
             pairs.where(F.col("reports") >= p.signals.min_count)
             .select("generic_name", "reactionmeddrapt")
@@ -97,13 +97,13 @@ class SignalWriter:
             .distinct()
             .join(pairs, ["generic_name", "reactionmeddrapt"], "left")
         )
-        table = alerts.contingency(candidates, self._table(spark, st.MARGINAL_COUNTS)).withColumn(
+        table = alerts.contingency(candidates, self._read(spark, st.MARGINAL_COUNTS)).withColumn(
             "evaluated_event_date", F.lit(frontier).cast("date")
         )
         alerts.merge_signals(spark, self.settings, alerts.signal_rows(table, self.labelled, p.signals))
 
         # spikes
-        window_counts = self._table(spark, st.WINDOW_COUNTS)
+        window_counts = self._read(spark, st.WINDOW_COUNTS)
         totals = [
             (r.window_start, r.reports)
             for r in window_counts.where("alert_type = 'reporting_spike' AND subject = 'all'")
@@ -112,13 +112,13 @@ class SignalWriter:
         ]
         covered = spikes.covered_windows(totals, p.spikes)
         evaluated = spikes.evaluate(spark, window_counts, covered, p.spikes)
-        rows = alerts.spike_rows(evaluated, self._table(spark, st.SPIKE_ALERT), frontier, p.spikes)
+        rows = alerts.spike_rows(evaluated, self._read(spark, st.SPIKE_ALERT), frontier, p.spikes)
         alerts.merge_spikes(spark, self.settings, rows.localCheckpoint())
 
         alerts.merge_alerts(
             spark,
             self.settings,
             alerts.alert_rows(
-                self._table(spark, st.SAFETY_SIGNAL), self._table(spark, st.SPIKE_ALERT), p.signals
+                self._read(spark, st.SAFETY_SIGNAL), self._read(spark, st.SPIKE_ALERT), p.signals
             ).localCheckpoint(),
         )

@@ -134,8 +134,8 @@ def test_hostile_events_through_kafka_are_quarantined_by_rule_and_the_stream_goe
         "payload_is_json_object": b'{"safetyreportid": "30000002", "patient": {',
         "fields_match_contract": json.dumps(report(safetyreportid="30000003", serious=1)).encode(),
         "report_id_present": json.dumps(report(safetyreportid=None)).encode(),
-        "payload_within_size_limit": json.dumps(report(safetyreportid="30000004",
-                                                       sender={"senderorganization": "x" * 2_000_000})).encode(),
+        "payload_within_size_limit": json.dumps(report(
+            safetyreportid="30000004", sender={"senderorganization": "x" * 2_000_000})).encode(),
         "payload_is_utf8": json.dumps(BASE_REPORT).encode().replace(b"Tylenol", b"Tyl\xe9nol"),
         "payload_present": b"",
     }

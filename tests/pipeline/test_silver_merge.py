@@ -15,7 +15,7 @@ AVAILABLE_NOW = {"availableNow": True}
 
 
 def run_silver(spark, settings):
-    pipeline._await(silver.start(spark, settings, AVAILABLE_NOW))
+    pipeline.await_run(silver.start(spark, settings, AVAILABLE_NOW))
 
 
 def reports(spark, settings):

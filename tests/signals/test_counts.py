@@ -122,7 +122,7 @@ def test_incremental_counts_equal_a_full_recount_and_follow_ups_move_counts(spar
     for events in batches:
         write_bronze(spark, s, events, start_offset=offset)
         offset += len(events)
-        pipeline._await(silver.start(spark, s, AVAILABLE_NOW))
+        pipeline.await_run(silver.start(spark, s, AVAILABLE_NOW))
         run_signals(spark, s)
         assert_equal_to_recount(spark, s, w)
 
@@ -167,7 +167,7 @@ def test_a_batch_rerun_after_a_crash_changes_nothing(spark, fresh_settings):
             report(safetyreportid="10000008", patient_reaction=rx("Rash")),
         ],
     )
-    pipeline._await(silver.start(spark, s, AVAILABLE_NOW))
+    pipeline.await_run(silver.start(spark, s, AVAILABLE_NOW))
     w = writer.SignalWriter(spark, s)
     ids = spark.createDataFrame([("10000007",), ("10000008",)], "safetyreportid STRING")
     w.count_batch(spark, ids, batch_id=0)
@@ -182,7 +182,7 @@ def test_a_batch_rerun_after_a_crash_changes_nothing(spark, fresh_settings):
         [report(safetyreportid="10000007", safetyreportversion="2", patient_reaction=rx("Headache"))],
         start_offset=2,
     )
-    pipeline._await(silver.start(spark, s, AVAILABLE_NOW))
+    pipeline.await_run(silver.start(spark, s, AVAILABLE_NOW))
     seven = spark.createDataFrame([("10000007",)], "safetyreportid STRING")
     current = counts.report_contributions(
         *(

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.notebook, pytest.mark.spark, pytest.mark.slow]
 def test_signals_notebook_runs(spark, fresh_settings):
     s = fresh_settings
     write_bronze(spark, s, [report(safetyreportid=str(20000000 + i)) for i in range(4)])
-    pipeline._await(silver.start(spark, s, {"availableNow": True}))
+    pipeline.await_run(silver.start(spark, s, {"availableNow": True}))
     run_notebook(PROJECT_ROOT / "notebooks" / "04_signals.ipynb", {"VIGIL_DATA_ROOT": s.data_root})
     counts = tables.delta_table(spark, s, st.MARGINAL_COUNTS).toDF()
     assert counts.where("dimension = 'total'").first().reports == 4
