@@ -250,14 +250,21 @@ class SilverWriter:
         self.names = F.broadcast(reference.product_names(self.spark)).cache()
 
     def upsert_batch(self, bronze_batch: DataFrame, batch_id: int) -> None:
-        parsed = parse(bronze_batch).persist()
+        cached = []  # released after the batch, whatever happens: a continuous job runs for weeks
+
+        def keep(df: DataFrame) -> DataFrame:
+            cached.append(df.persist())
+            return df
+
         try:
+            parsed = keep(parse(bronze_batch))
             valid, invalid = split_valid(parsed)
             tables.append(quarantine_rows(invalid), self.settings, tables.QUARANTINE,
                           txn=(f"{self.app_id}-quarantine", batch_id))
-            latest = latest_versions(valid).persist()
-            reports = report_rows(latest).persist()
-            winners = self._winners(reports)
+            latest = keep(latest_versions(valid))
+            reports = keep(report_rows(latest))
+            # Kept so that both child MERGEs see the winners as they were before the report MERGE.
+            winners = keep(self._winners(reports))
             self._replace_children(tables.DRUG, drug_rows(latest, self.names), winners,
                                    "drug_seq")
             self._replace_children(tables.REACTION, reaction_rows(latest), winners,
@@ -267,10 +274,9 @@ class SilverWriter:
              .whenMatchedUpdateAll(condition=WINS)
              .whenNotMatchedInsertAll()
              .execute())
-            reports.unpersist()
-            latest.unpersist()
         finally:
-            parsed.unpersist()
+            for df in cached:
+                df.unpersist()
 
     def _winners(self, reports: DataFrame) -> DataFrame:
         """Ids of incoming reports that will replace (or create) the stored report."""
@@ -278,7 +284,7 @@ class SilverWriter:
         s, t = reports.alias("s"), stored.alias("t")
         joined = s.join(t, F.col("s.safetyreportid") == F.col("t.safetyreportid"), "left")
         return joined.where(F.col("t.safetyreportid").isNull() | F.expr(WINS)) \
-            .select(F.col("s.safetyreportid").alias("safetyreportid")).persist()
+            .select(F.col("s.safetyreportid").alias("safetyreportid"))
 
     def _replace_children(self, table, incoming: DataFrame, winners: DataFrame, seq: str) -> None:
         """Make the stored rows of each winning report equal the incoming ones: update and
