@@ -4,10 +4,9 @@ A report is assembled from shared, pre-built fragments: a patient, drug entries,
 further drugs, a set of reactions with outcomes and the seriousness they imply, and an origin
 (country and primary source). Each fragment exists as a dict and as its serialized JSON bytes.
 
-Two builders use them and draw the same random numbers in the same order:
-- `build_bytes` (background reports, the hot path) joins the JSON bytes; no dict per report;
-- `build` (overdoses, signals, follow-ups, faults) returns the dict.
-For the same random state `orjson.dumps(build(...)) == build_bytes(...)`; the tests hold them to it.
+One builder, `build_bytes`, joins the JSON bytes (no dict per report); background reports are
+its hot path, and the scenario's reports (overdoses, signals, spikes) pass it overrides.
+`report` parses its bytes where a dict is needed (data faults, follow-ups).
 
 Per-drug fragments are built on first use, each from a generator seeded by (run seed, drug), so
 output never depends on the order in which drugs first appear. Fragments are shared between
@@ -26,7 +25,14 @@ from generators.clock import DayStrings, shared_days
 from generators.drug_entries import build_entries, overdose_entry
 from generators.patients import POOL_BITS, build_patient_pool
 from generators.pools import build_pools
-from generators.reactions import ReactionCatalogue
+from generators.reactions import (
+    FATAL,
+    MILD,
+    OUTCOME_TABLE_BITS,
+    TERM_TABLE_BITS,
+    TYPICALLY_SERIOUS,
+    ReactionCatalogue,
+)
 from generators.reference import OVERDOSE_PTS, ReferenceData, load_reference
 from generators.sampling import TABLE_BITS, TABLE_SIZE, mapping_table, weighted_table
 
@@ -62,8 +68,6 @@ LIST_BLOCK = 64
 ORIGIN_BITS = 13
 ORIGINS = 1 << ORIGIN_BITS  # pre-built (country, occurcountry, primarysource) draws
 START_DATE_SPREAD_DAYS = 720  # drug start dates go back at most this far
-_FATAL = 4  # index of outcome "5" in OUTCOME_CODES
-_NO_OUTCOME = 6
 _FOLLOW_UP_OUTCOMES = (0, 0, 0, 1, 1, 2, 3)  # indices of outcomes 1 1 1 2 2 3 4
 _dumps = orjson.dumps
 
@@ -82,14 +86,6 @@ class SuspectEntries(NamedTuple):
     entries: list[dict]
     heads: list[bytes]  # each entry's JSON without its closing brace
     start_lags: list[int | None]
-
-
-class ReactionSet(NamedTuple):
-    reactions: list[dict]
-    seriousness: tuple[str, ...]  # seriousness* fields set to "1"; empty when not serious
-    death: bool
-    seriousness_json: bytes  # '"serious":…,<flags>,"fulfillexpeditecriteria":…'
-    reactions_json: bytes
 
 
 def _origin_json(country: str, occur: str | None, source: dict) -> bytes:
@@ -125,8 +121,7 @@ class ReportFactory:
         self._drug_count = mapping_table({int(k): v for k, v in mix["drugs_per_report"].items()})
         self._suspects: list[SuspectEntries | None] = [None] * len(ref.drugs)
         self._companions: dict[tuple[int, str], list[dict]] = {}
-        self._labelled: list[list[int] | None] = [None] * len(ref.drugs)
-        self._seriousness_json: dict[tuple[str, ...], bytes] = {}
+        self._term_tables: list[list[int] | None] = [None] * len(ref.drugs)
 
         demo = ref.demographics
         self._profiles = demo["profiles"]
@@ -158,7 +153,6 @@ class ReportFactory:
         self.origins = self._origins(mix, rng)
         self.others: list[tuple[dict, ...] | None] = [None] * OTHER_DRUG_LISTS
         self.others_json: list[bytes | None] = [None] * OTHER_DRUG_LISTS
-        self.build = self._make_builder()
         self.build_bytes = self._make_bytes_builder()
 
     # --- fragments
@@ -242,176 +236,143 @@ class ReportFactory:
                 self.others_json[n] = b"".join(b"," + _dumps(e) for e in entries)
         return self.others[k], self.others_json[k]
 
-    def labelled_terms(self, drug_i: int) -> list[int]:
-        table = self._labelled[drug_i]
+    def term_table(self, drug_i: int) -> list[int]:
+        table = self._term_tables[drug_i]
         if table is None:
-            table = self._labelled[drug_i] = self.reactions.labelled_table(
+            table = self._term_tables[drug_i] = self.reactions.term_table(
                 self.drugs[drug_i].labelled_reactions)
         return table
-
-    def reaction_set(self, rng: random.Random, labelled: list[int],
-                     extra_terms: tuple[int, ...] = (), force_serious: bool = False) -> ReactionSet:
-        """Reactions drawn from a drug's labelled terms and the background, with outcomes."""
-        return self.draw_reactions(rng.random, labelled, extra_terms, force_serious)
-
-    def draw_reactions(self, rnd, labelled: list[int], extra_terms: tuple[int, ...] = (),
-                       force_serious: bool = False) -> ReactionSet:
-        """`reaction_set` with the caller's `random` function: a background report draws its
-        own reactions, so a chance background term does not recur across a drug's reports (a
-        few hundred shared pre-built sets made thousands of spurious disproportionate pairs)."""
-        cat = self.reactions
-        chosen = list(extra_terms)
-        for _ in range(cat.count_table[int(rnd() * TABLE_SIZE)]):
-            term = (labelled[int(rnd() * len(labelled))] if rnd() < cat.labelled_share
-                    else cat.background[int(rnd() * TABLE_SIZE)])
-            if term not in chosen:
-                chosen.append(term)
-        reactions = []
-        death = typical = False
-        for term in chosen:
-            if cat.fatal[term]:
-                outcome = _FATAL
-            elif cat.typically_serious[term]:
-                typical = True
-                outcome = (_NO_OUTCOME if rnd() < cat.outcome_missing
-                           else cat.outcome_serious[int(rnd() * TABLE_SIZE)])
-            else:
-                outcome = (_NO_OUTCOME if rnd() < cat.outcome_missing
-                           else cat.outcome_mild[int(rnd() * TABLE_SIZE)])
-            death = death or outcome == _FATAL
-            reactions.append(cat.fragments[term][outcome])
-        # seriousness follows the outcomes: a death makes the report serious with
-        # seriousnessdeath; a typically serious term usually does; otherwise it sometimes is
-        if death:
-            flags: tuple[str, ...] = ("seriousnessdeath", "seriousnesshospitalization") \
-                if rnd() < 0.3 else ("seriousnessdeath",)
-        elif force_serious or rnd() < (cat.serious_if_typical if typical else cat.serious_otherwise):
-            flags = (cat.criteria[int(rnd() * TABLE_SIZE)],)
-        else:
-            flags = ()
-        head = self._seriousness_json.get(flags)
-        if head is None:
-            head = self._seriousness_json[flags] = _seriousness_json(flags)
-        return ReactionSet(reactions, flags, death, head, _dumps(reactions))
 
     def pick_drug(self, rng: random.Random) -> int:
         return self.drug_table[rng.getrandbits(TABLE_BITS)]
 
-    # --- builders; both draw, in this order: origin, suspect entry, other drugs, reaction set
-    # (getrandbits), manufacturer (random), patient (getrandbits), death date (random)
-    def _make_builder(self):
-        """The dict builder, as a closure so that every table is a fast local."""
-        days = self.days
-        origins = self.origins
-        suspect_entries = self.suspect_entries
-        suspects = self._suspects
-        other_lists = self.others
-        other_drugs = self.other_drugs
-        draw_reactions = self.draw_reactions
-        labelled_terms = self.labelled_terms
-        manufacturer_share = self.manufacturer_share
-        makers_of = self.makers
-        patients = self.patients
-
-        def build(rnd, bits, report_id: str, arrival_day: int, receive_day: int, drug_i: int,
-                  origin: Origin | None = None, reaction_set: ReactionSet | None = None,
-                  first: dict | None = None) -> dict:
-            receivedate = days[receive_day]
-            country, occur, source, _, report_type = origin or origins[bits(ORIGIN_BITS)]
-            k = bits(ENTRY_BITS)
-            if first is None:
-                suspect = suspects[drug_i] or suspect_entries(drug_i)
-                first, lag = suspect.entries[k], suspect.start_lags[k]
-                if lag is not None:
-                    first = {**first, "drugstartdate": days[receive_day - lag],
-                             "drugstartdateformat": "102"}
-            k = bits(OTHER_BITS)
-            others = other_lists[k] or other_drugs(k)[0]
-            if reaction_set is None:
-                reaction_set = draw_reactions(rnd, labelled_terms(drug_i))
-            reactions, flags, death, _, _ = reaction_set
-
-            report = {
-                "safetyreportid": report_id,
-                "safetyreportversion": "1",
-                "receivedate": receivedate,
-                "receivedateformat": "102",
-                "receiptdate": receivedate,
-                "receiptdateformat": "102",
-                "transmissiondate": days[arrival_day],
-                "transmissiondateformat": "102",
-                "reporttype": report_type,
-                "serious": "1" if flags else "2",
-            }
-            for flag in flags:
-                report[flag] = "1"
-            report["fulfillexpeditecriteria"] = "1" if flags else "2"
-            if occur is not None:
-                report["occurcountry"] = occur
-            report["primarysourcecountry"] = country
-            report["primarysource"] = source
-            report["sender"] = SENDER
-            report["receiver"] = RECEIVER
-            u = rnd()
-            if u < manufacturer_share:
-                makers = makers_of[drug_i]
-                maker = makers[int(u / manufacturer_share * len(makers))]
-                # the serial repeats the id's last digits: unique, and costs no random draw
-                company_number = f"{country}-{maker.code}-{receivedate[:4]}{report_id[-6:]}"
-                report["companynumb"] = company_number
-                report["duplicate"] = "1"
-                report["reportduplicate"] = {"duplicatesource": maker.name,
-                                             "duplicatenumb": company_number}
-            patient = patients(drug_i)[0][bits(POOL_BITS)]
-            if death and rnd() < 0.5:
-                patient = {**patient, "patientdeath": {"patientdeathdate": receivedate,
-                                                       "patientdeathdateformat": "102"}}
-            report["patient"] = {**patient, "reaction": reactions, "drug": [first, *others]}
-            return report
-
-        return build
-
     def _make_bytes_builder(self):
-        """The JSON-bytes builder for background reports: joins pre-serialized fragments."""
-        day_bytes = self.days.as_bytes
-        origins = self.origins
-        report_types = [o.reporttype.encode() for o in origins]
-        country_prefixes = [f"{o.country}-".encode() for o in origins]
+        """The report builder, as a closure so that every table is a fast local.
+
+        build_bytes(rnd, bits, report_id, arrival_day, receive_day, drug_i, origin=None,
+                    extra_terms=(), force_serious=False, first=None) -> JSON bytes
+        `rnd`/`bits` are the caller's random() and getrandbits(); days are day numbers; the
+        keywords are the scenario's overrides (see `report_bytes`).
+        """
+        days = self.days
+        first_day = days.first
+        span = days.last - first_day + 1
+        day_bytes = days.as_bytes
+
+        # per-day fragments, built on first use: each date a report carries is one lookup
+        received: list[bytes | None] = [None] * span  # after the id … transmissiondate's quote
+        transmitted: list[bytes | None] = [None] * span  # the date … reporttype's quote
+        started: list[bytes | None] = [None] * span  # ',"drugstartdate":…' closing the entry
+        died: list[bytes | None] = [None] * span  # '"patientdeath":{…},'
+
+        def received_on(r: int) -> bytes:
+            d = day_bytes(first_day + r)
+            received[r] = (b'","safetyreportversion":"1","receivedate":"' + d
+                           + b'","receivedateformat":"102","receiptdate":"' + d
+                           + b'","receiptdateformat":"102","transmissiondate":"')
+            return received[r]
+
+        def transmitted_on(r: int) -> bytes:
+            transmitted[r] = (day_bytes(first_day + r)
+                              + b'","transmissiondateformat":"102","reporttype":"')
+            return transmitted[r]
+
+        def started_on(r: int) -> bytes:
+            started[r] = (b',"drugstartdate":"' + day_bytes(first_day + r)
+                          + b'","drugstartdateformat":"102"}')
+            return started[r]
+
+        def died_on(r: int) -> bytes:
+            died[r] = (b'"patientdeath":{"patientdeathdate":"' + day_bytes(first_day + r)
+                       + b'","patientdeathdateformat":"102"},')
+            return died[r]
+
+        def origin_parts(o: Origin) -> tuple[bytes, bytes, bytes]:
+            # reporttype's value and the seriousness that follows it; the origin's fields; the
+            # company number's country prefix
+            return o.reporttype.encode() + b'",', o.json, f"{o.country}-".encode()
+
+        origins = [origin_parts(o) for o in self.origins]
         suspect_entries = self.suspect_entries
         suspects = self._suspects
         others_json = self.others_json
         other_drugs = self.other_drugs
-        draw_reactions = self.draw_reactions
-        labelled_terms = self.labelled_terms
+        term_tables = self._term_tables
+        term_table = self.term_table
         manufacturer_share = self.manufacturer_share
         makers_of = self.makers
         maker_codes = [[f"{m.code}-".encode() for m in makers] for makers in self.makers]
         makers_json = self.makers_json
         patients = self.patients
         patient_json = [None] * len(self.drugs)
+
+        cat = self.reactions
+        outcomes = cat.outcomes  # per term: (fragment JSON, severity) entries
+        count_table = cat.count_table
+        # seriousness follows the outcomes: a death makes the report serious with
+        # seriousnessdeath; a typically serious term usually does; otherwise it sometimes is
+        serious_share = [0.0, 0.0]  # by the worst reaction when nobody died
+        serious_share[MILD] = cat.serious_otherwise
+        serious_share[TYPICALLY_SERIOUS] = cat.serious_if_typical
+        death_heads = (_seriousness_json(("seriousnessdeath",)),
+                       _seriousness_json(("seriousnessdeath", "seriousnesshospitalization")))
+        criteria_heads = [_seriousness_json((c,)) for c in cat.criteria]
+        not_serious = _seriousness_json(())
         join = b"".join
-        no_start_date = (b"}",)
 
         def build_bytes(rnd, bits, report_id: str, arrival_day: int, receive_day: int,
-                        drug_i: int) -> bytes:
-            receivedate = day_bytes(receive_day)
+                        drug_i: int, origin: Origin | None = None,
+                        extra_terms: tuple[int, ...] = (), force_serious: bool = False,
+                        first: dict | None = None) -> bytes:
+            r = receive_day - first_day
             rid = report_id.encode()
-            k = bits(ORIGIN_BITS)
-            n = bits(ENTRY_BITS)
-            suspect = suspects[drug_i] or suspect_entries(drug_i)
-            lag = suspect.start_lags[n]
-            first_tail = no_start_date if lag is None else (
-                b',"drugstartdate":"', day_bytes(receive_day - lag), b'","drugstartdateformat":"102"}')
-            n2 = bits(OTHER_BITS)
-            others = others_json[n2]
+            type_and_after, origin_json, country_prefix = (
+                origins[bits(ORIGIN_BITS)] if origin is None else origin_parts(origin))
+            if first is None:
+                n = bits(ENTRY_BITS)
+                suspect = suspects[drug_i] or suspect_entries(drug_i)
+                lag = suspect.start_lags[n]
+                entry = suspect.heads[n]
+                entry_end = b"}" if lag is None else (started[r - lag] or started_on(r - lag))
+            else:
+                entry, entry_end = _dumps(first)[:-1], b"}"
+            n = bits(OTHER_BITS)
+            others = others_json[n]
             if others is None:
-                others = other_drugs(n2)[1]
-            reaction_set = draw_reactions(rnd, labelled_terms(drug_i))
+                others = other_drugs(n)[1]
+
+            # reactions: terms from the drug's table (labelled and background), each with an
+            # outcome from its own table; table sizes are powers of two, so an index is one
+            # getrandbits — far cheaper than int(random() * size) in this, the hottest loop
+            terms = term_tables[drug_i] or term_table(drug_i)
+            chosen = [*extra_terms]
+            reactions = []
+            worst = MILD
+            for term in chosen:  # forced terms (scenarios) first
+                fragment, severity = outcomes[term][bits(OUTCOME_TABLE_BITS)]
+                reactions.append(fragment)
+                if severity > worst:
+                    worst = severity
+            for _ in range(count_table[bits(TABLE_BITS)]):
+                term = terms[bits(TERM_TABLE_BITS)]
+                if term not in chosen:
+                    chosen.append(term)
+                    fragment, severity = outcomes[term][bits(OUTCOME_TABLE_BITS)]
+                    reactions.append(fragment)
+                    if severity > worst:
+                        worst = severity
+            if worst == FATAL:
+                seriousness = death_heads[rnd() < 0.3]
+            elif force_serious or rnd() < serious_share[worst]:
+                seriousness = criteria_heads[bits(TABLE_BITS)]
+            else:
+                seriousness = not_serious
+
             u = rnd()
             if u < manufacturer_share:
                 m = int(u / manufacturer_share * len(makers_of[drug_i]))
                 # the serial repeats the id's last digits: unique, and costs no random draw
-                number = join((country_prefixes[k], maker_codes[drug_i][m], receivedate[:4],
+                number = join((country_prefix, maker_codes[drug_i][m], day_bytes(receive_day)[:4],
                                rid[-6:]))
                 company = (b',"companynumb":"', number,
                            b'","duplicate":"1","reportduplicate":{"duplicatesource":',
@@ -422,42 +383,41 @@ class ReportFactory:
             if pool is None:
                 pool = patient_json[drug_i] = patients(drug_i)[1]
             patient = pool[bits(POOL_BITS)]
-            if reaction_set.death and rnd() < 0.5:
-                patient += (b'"patientdeath":{"patientdeathdate":"' + receivedate
-                            + b'","patientdeathdateformat":"102"},')
+            if worst == FATAL and rnd() < 0.5:
+                patient += died[r] or died_on(r)
+            a = arrival_day - first_day
             return join((
-                b'{"safetyreportid":"', rid,
-                b'","safetyreportversion":"1","receivedate":"', receivedate,
-                b'","receivedateformat":"102","receiptdate":"', receivedate,
-                b'","receiptdateformat":"102","transmissiondate":"', day_bytes(arrival_day),
-                b'","transmissiondateformat":"102","reporttype":"', report_types[k], b'",',
-                reaction_set.seriousness_json, origins[k].json, *company,
-                b',"patient":', patient, b'"reaction":', reaction_set.reactions_json,
-                b',"drug":[', suspect.heads[n], *first_tail, others, b"]}}",
+                b'{"safetyreportid":"', rid, received[r] or received_on(r),
+                transmitted[a] or transmitted_on(a), type_and_after, seriousness, origin_json,
+                *company, b',"patient":', patient, b'"reaction":[', b",".join(reactions),
+                b'],"drug":[', entry, entry_end, others, b"]}}",
             ))
 
         return build_bytes
 
     # --- reports for scenarios
-    def report(self, rng: random.Random, report_id: str, arrival_day: int, receive_day: int,
-               drug_i: int, *, country: str | None = None, extra_terms: tuple[int, ...] = (),
-               suspect_entry: dict | None = None, force_serious: bool = False) -> dict:
-        """One report (a dict) whose primary suspect is drug `drug_i`.
+    def report_bytes(self, rng: random.Random, report_id: str, arrival_day: int,
+                     receive_day: int, drug_i: int, *, country: str | None = None,
+                     extra_terms: tuple[int, ...] = (), suspect_entry: dict | None = None,
+                     force_serious: bool = False) -> bytes:
+        """One report whose primary suspect is drug `drug_i`, as JSON bytes.
 
         `country` fixes where it happened; `extra_terms` (term indices) are reactions it must
         carry; `suspect_entry` replaces the primary suspect's entry; `force_serious` makes it
         serious.
         """
         origin = self.origin_in(rng, country) if country is not None else None
-        reaction_set = None
-        if extra_terms or force_serious:
-            reaction_set = self.reaction_set(rng, self.labelled_terms(drug_i), extra_terms,
-                                             force_serious)
-        return self.build(rng.random, rng.getrandbits, report_id, arrival_day, receive_day,
-                          drug_i, origin, reaction_set, suspect_entry)
+        return self.build_bytes(rng.random, rng.getrandbits, report_id, arrival_day, receive_day,
+                                drug_i, origin, extra_terms, force_serious, suspect_entry)
+
+    def report(self, rng: random.Random, report_id: str, arrival_day: int, receive_day: int,
+               drug_i: int, **overrides) -> dict:
+        """`report_bytes` as a dict, for what changes a report (data faults, follow-ups)."""
+        return orjson.loads(self.report_bytes(rng, report_id, arrival_day, receive_day, drug_i,
+                                              **overrides))
 
     def overdose_report(self, rng: random.Random, report_id: str, arrival_day: int,
-                        receive_day: int, drug_i: int, country: str) -> dict:
+                        receive_day: int, drug_i: int, country: str) -> bytes:
         """An overdose of one drug: overdose terms, and a single dose above its max daily dose."""
         terms = [self.overdose_terms[int(rng.random() * 1024)]]
         if rng.random() < 0.35:
@@ -465,8 +425,9 @@ class ReportFactory:
             if second not in terms:
                 terms.append(second)
         entry = overdose_entry(self.drugs[drug_i], rng)
-        return self.report(rng, report_id, arrival_day, receive_day, drug_i, country=country,
-                           extra_terms=tuple(terms), suspect_entry=entry, force_serious=True)
+        return self.report_bytes(rng, report_id, arrival_day, receive_day, drug_i, country=country,
+                                 extra_terms=tuple(terms), suspect_entry=entry,
+                                 force_serious=True)
 
     def follow_up(self, rng: random.Random, report: dict, version: int, arrival_day: int,
                   receive_day: int) -> dict:

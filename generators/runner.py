@@ -27,7 +27,7 @@ from generators.scenario import Scenario, load_scenario
 from generators.stream import EventStream, check_timeline, run_id_for
 from ingesters.errors import SinkConfigError, SinkFatalError
 from ingesters.factory import SINK_NAMES, open_sink
-from ingesters.pacing import OpenLoopPacer
+from ingesters.pacing import DueTimes, OpenLoopPacer
 from ingesters.stats import DeliveryStats
 
 EXIT_OK = 0
@@ -217,8 +217,7 @@ def _drive(stream: EventStream, sink, rate: float | None, deadline: float | None
                         pacer.wait_for(handed, sink.poll)
                         continue
                     m = min(n - i, room)
-                    starts = [pacer.due(handed + x) for x in range(m)]
-                    sink.send(batch[i:i + m], starts)
+                    sink.send(batch[i:i + m], DueTimes(pacer, handed, m))
                 else:
                     m = n - i
                     sink.send(batch[i:] if i else batch, None)

@@ -125,26 +125,31 @@ class KafkaSink(Sink):
         delivered = self._delivered_cb
         timed = self._on_delivery_timed
         now = time.perf_counter
-        for i, event in enumerate(events):
-            if i % LATENCY_SAMPLE_EVERY == 0:
-                callback = functools.partial(timed, starts[i] if starts is not None else now())
-            else:
-                callback = delivered
-            payload = event.payload
-            while True:
-                try:
-                    produce(topic, payload, event.key, headers=event.headers,
-                            on_delivery=callback)
-                    self._produced += 1
-                    self._produced_bytes += len(payload)
-                    break
-                except BufferError:
-                    poll(0.05)  # the local queue is full: let deliveries drain it
-                except KafkaException as exc:  # refused before queueing, e.g. too large
-                    error = exc.args[0]
-                    self._refused += 1
-                    self.fail_event(event, f"kafka: {error.name()}: {error.str()}")
-                    break
+        produced = produced_bytes = 0  # locals in the loop; added to the totals once
+        try:
+            for i, event in enumerate(events):
+                if i % LATENCY_SAMPLE_EVERY:
+                    callback = delivered
+                else:
+                    callback = functools.partial(timed, starts[i] if starts is not None else now())
+                payload = event.payload
+                while True:
+                    try:
+                        produce(topic, payload, event.key, headers=event.headers,
+                                on_delivery=callback)
+                        produced += 1
+                        produced_bytes += len(payload)
+                        break
+                    except BufferError:
+                        poll(0.05)  # the local queue is full: let deliveries drain it
+                    except KafkaException as exc:  # refused before queueing, e.g. too large
+                        error = exc.args[0]
+                        self._refused += 1
+                        self.fail_event(event, f"kafka: {error.name()}: {error.str()}")
+                        break
+        finally:
+            self._produced += produced
+            self._produced_bytes += produced_bytes
         poll(0)
         self._update_counts()
 

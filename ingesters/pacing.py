@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 
 class OpenLoopPacer:
@@ -42,3 +43,19 @@ class OpenLoopPacer:
                 return
             idle()
             self.sleep(min(slice_seconds, max(0.0, remaining)))
+
+
+class DueTimes(Sequence):
+    """When events first, first + 1, … were due, computed on access: sinks time only a sample
+    of events, so a list of every due time would be built for nothing."""
+
+    def __init__(self, pacer: OpenLoopPacer, first: int, count: int):
+        self._pacer, self._first, self._count = pacer, first, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i: int) -> float:
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        return self._pacer.due(self._first + i)

@@ -9,9 +9,8 @@ import orjson
 import pytest
 
 from generators.clock import shared_days
-from generators.ids import ReportIds
 from generators.reference import load_reference
-from generators.reports import ReportFactory, factory_for
+from generators.reports import ReportFactory
 from generators.scenario import load_scenario
 from generators.stream import EventStream, generate
 from tests.generators.conftest import DEMO_SEED
@@ -40,7 +39,7 @@ def test_a_fresh_factory_gives_the_same_bytes_as_a_shared_one():
     # touch drugs in another order first
     rng = random.Random(0)
     for drug_i in reversed(range(len(fresh_factory.drugs))):
-        fresh_factory.build(rng.random, rng.getrandbits, "50000009", 20100, 20100, drug_i)
+        fresh_factory.build_bytes(rng.random, rng.getrandbits, "50000009", 20100, 20100, drug_i)
     fresh = list(EventStream(scenario, DEMO_SEED, factory=fresh_factory))
     assert _digest(fresh) == _digest(shared)
 
@@ -69,21 +68,6 @@ def test_workers_split_the_same_events_and_ground_truth(workers):
     for part in parts[1:]:
         merged.merge(part.ground_truth)
     assert merged.to_jsonl() == single.ground_truth.to_jsonl()
-
-
-def test_the_fast_byte_builder_equals_serializing_the_dict_builder():
-    factory = factory_for(DEMO_SEED)
-    ids = ReportIds()
-    for state in range(2000):
-        a, b = random.Random(state), random.Random(state)
-        drug_i = factory.pick_drug(a)
-        factory.pick_drug(b)
-        rid = ids.for_number(state)
-        fast = factory.build_bytes(a.random, a.getrandbits, rid, 20100, 20095 - state % 7, drug_i)
-        slow = orjson.dumps(factory.build(b.random, b.getrandbits, rid, 20100, 20095 - state % 7,
-                                          drug_i))
-        assert fast == slow
-        assert a.random() == b.random(), "both drew the same random numbers"
 
 
 def test_no_wall_clock_in_a_seeded_run(monkeypatch):
