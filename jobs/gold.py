@@ -1,7 +1,8 @@
 """Gold: per-report overdose and anomaly flags with their reasons, and daily aggregates for
-the dashboards. Driven by silver's Change Data Feed: each micro-batch recomputes the flags of
-the reports that changed and the aggregates of the days they touch, and MERGEs both, so a
-re-run of a batch writes the same rows again.
+the dashboards. Driven by silver's Change Data Feed: each micro-batch computes the flags of
+the reports that changed (appended for reports new to silver, idempotent per batch id; MERGEd
+for the others) and recomputes the aggregates of the days they touch (MERGEd), so a re-run of
+a batch writes the same rows again.
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ def daily_aggregates(flags_df: DataFrame, drugs: DataFrame, reactions: DataFrame
 class GoldWriter:
     spark: SparkSession
     settings: Settings
+    app_id: str = "vigil-gold"
 
     def __post_init__(self):
         for table in (tables.FLAGS, tables.DRUG_DAILY, tables.DRUG_REACTION_DAILY,
@@ -181,24 +183,38 @@ class GoldWriter:
 
     def update_batch(self, report_changes: DataFrame, batch_id: int) -> None:
         """`report_changes`: silver.adverse_event_report's change feed rows in this batch."""
-        changed = report_changes.where("_change_type != 'update_preimage'") \
-            .select("safetyreportid").distinct().persist()
+        # Per changed report: is it new to silver in this batch (an insert)? New reports have
+        # no flags row yet, so theirs are appended; the others' are MERGEd.
+        changed = (report_changes.where("_change_type != 'update_preimage'")
+                   .groupBy("safetyreportid")
+                   .agg(F.max(F.col("_change_type") == "insert").alias("_new"))
+                   .persist())
         # Both images: a follow-up that moves a report to another day changes both days.
         days = [r.receivedate for r in report_changes.select("receivedate").distinct().collect()
                 if r.receivedate is not None]
         if not days and changed.isEmpty():
             changed.unpersist()
             return
+
         def read(table) -> DataFrame:
             return tables.read(self.spark, self.settings, table)
 
         reports = read(tables.REPORT)
         drugs, reactions = read(tables.DRUG), read(tables.REACTION)
-        new_flags = flags(reports.join(changed, "safetyreportid", "left_semi"),
-                          drugs.join(changed, "safetyreportid", "left_semi"),
-                          reactions.join(changed, "safetyreportid", "left_semi"), self.facts)
-        self._merge(tables.FLAGS, new_flags)
-        changed.unpersist()
+        ids = changed.select("safetyreportid")
+        new_flags = (flags(reports.join(ids, "safetyreportid", "left_semi"),
+                           drugs.join(ids, "safetyreportid", "left_semi"),
+                           reactions.join(ids, "safetyreportid", "left_semi"), self.facts)
+                     .join(changed, "safetyreportid").persist())
+        try:
+            tables.append(new_flags.where("_new"), self.settings, tables.FLAGS,
+                          txn=(f"{self.app_id}-flags", batch_id))
+            updated = new_flags.where("NOT _new")
+            if not updated.isEmpty():
+                self._merge(tables.FLAGS, updated)
+        finally:
+            new_flags.unpersist()
+            changed.unpersist()
 
         # Aggregates of the touched days, recomputed whole from the current tables.
         on_days = F.col("receivedate").isin(days)

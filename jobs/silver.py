@@ -1,13 +1,19 @@
 """Silver: bronze events parsed with the contract's explicit schema, checked against the
-rules in `silver_rules`, typed, and MERGEd so that each report holds its latest version.
+rules in `silver_rules`, typed, and written so that each report holds its latest version.
 
 Per micro-batch (`upsert_batch`):
-  1. events that break a rule are appended to `silver.quarantine` (idempotent per batch id);
-  2. the rest are reduced to the latest version per report;
-  3. drug and reaction rows of the reports that win are replaced (MERGE, deletes included);
-  4. the report rows are MERGEd last, so a report row marks its children as complete: a
+  1. each event is parsed once and reduced to what the batch needs (`compact`): the rule
+     verdict, the report's typed columns, its drug and reaction arrays — and the payload only
+     when the event goes to quarantine, so a cached batch is a fraction of the raw bytes;
+  2. events that break a rule are appended to `silver.quarantine` (idempotent per batch id);
+  3. the rest are reduced to the latest version per report, then compared with what is stored:
+     a report never seen before is *new*, one that replaces the stored version *updates*;
+  4. drug and reaction rows: appended for new reports (idempotent per batch id), replaced by
+     MERGE (deletes included) for updates;
+  5. the report rows last, the same way, so a report row marks its children as complete: a
      batch re-run after a crash at any step converges to the same tables.
-A version older than the stored one, or an exact duplicate, changes nothing.
+A version older than the stored one, or an exact duplicate, changes nothing. New reports are
+most of any stream, and appending them skips the MERGE's join with the stored table.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pyspark.sql import functions as F
 
 from jobs import reference, tables
 from jobs.settings import Settings
-from jobs.silver_rules import NON_TEXT_VALUE, error_text, split_valid
+from jobs.silver_rules import MAYBE_NON_TEXT, NON_TEXT_VALUE, error_text, with_broken_rules
 from jobs.silver_rules import number as _number
 
 # The openFDA drug-event fields Vigil reads, all strings as openFDA sends them. Unknown
@@ -48,6 +54,10 @@ patient STRUCT<
     openfda: STRUCT<generic_name: ARRAY<STRING>>>>>,
 _corrupt_record STRING
 """
+
+# Spark's JSON reader accepts single quotes and NaN/Infinity by default; JSON does not.
+STRICT_JSON = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record",
+               "allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
 
 AGE_UNIT_YEARS = {"800": 10.0, "801": 1.0, "802": 1 / 12, "803": 7 / 365.25, "804": 1 / 365.25,
                   "805": 1 / 8766}
@@ -92,22 +102,47 @@ def parse(bronze: DataFrame) -> DataFrame:
         "*",
         F.coalesce(F.length("payload"), F.lit(0)).alias("_size"),
         F.is_valid_utf8(text).alias("_utf8"),
-        (F.ltrim(text).startswith("{") & F.try_parse_json(text).isNotNull()).alias("_json_object"),
-        F.coalesce(text.rlike(NON_TEXT_VALUE), F.lit(False)).alias("_non_text_value"),
-        F.from_json(text, EVENT_SCHEMA,
-                    {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"}).alias("j"),
+        # the full pattern only where a value can be a number or boolean at all
+        F.coalesce(text.rlike(MAYBE_NON_TEXT) & text.rlike(NON_TEXT_VALUE), F.lit(False))
+        .alias("_non_text_value"),
+        F.from_json(text, EVENT_SCHEMA, STRICT_JSON).alias("j"),
     )
+    # A JSON object: what from_json read without complaint is one (it is as strict as the JSON
+    # grammar, see STRICT_JSON); a second, schema-free parse decides only for the rest.
+    json_object = F.ltrim(text).startswith("{") & F.when(
+        F.col("j._corrupt_record").isNull(), F.lit(True)).otherwise(F.try_parse_json(text).isNotNull())
     receivedate, precision = openfda_date(F.col("j.receivedate"))
-    return parsed.withColumn("receivedate", receivedate).withColumn("receivedate_precision", precision)
+    return parsed.select("*", json_object.alias("_json_object"), receivedate.alias("receivedate"),
+                         precision.alias("receivedate_precision"))
+
+
+def compact(parsed: DataFrame) -> DataFrame:
+    """One row per event with what the rest of the batch needs and no more: the rule verdict
+    (`broken_rules`), the report's typed columns, its raw drug and reaction arrays, and the
+    payload only when the event goes to quarantine — payloads are most of an event's bytes."""
+    checked = with_broken_rules(parsed)
+    broken = F.size("broken_rules") > 0
+    return checked.select(
+        "bronze_id",
+        *[c.split(" ")[0].strip("`") for c in tables.SOURCE_COLUMNS],
+        "broken_rules",
+        F.trim("j.safetyreportid").alias("_id"),
+        F.coalesce(F.trim("j.safetyreportversion").try_cast("int"), F.lit(1)).alias("_version"),
+        F.when(broken, F.col("payload")).alias("payload"),
+        F.when(broken & F.col("_utf8"), F.col("payload").cast("string")).alias("payload_text"),
+        F.when(~broken, F.sha2(F.col("payload"), 256)).alias("payload_sha256"),
+        *_report_columns(),
+        F.col("j.patient.drug").alias("_drugs"),
+        F.col("j.patient.reaction").alias("_reactions"),
+    )
 
 
 def quarantine_rows(invalid: DataFrame) -> DataFrame:
-    text = F.col("payload").cast("string")
     return invalid.select(
         "bronze_id",
-        F.trim(F.col("j.safetyreportid")).alias("safetyreportid"),
+        F.col("_id").alias("safetyreportid"),
         "payload",
-        F.when(F.col("_utf8"), text).alias("payload_text"),
+        "payload_text",
         "broken_rules",
         error_text(F.col("broken_rules")).alias("error"),
         *[c.split(" ")[0].strip("`") for c in tables.SOURCE_COLUMNS],
@@ -134,24 +169,21 @@ def _flag(field: str) -> Column:
 
 def latest_versions(valid: DataFrame) -> DataFrame:
     """One row per report: the highest version, and among equal versions the last to arrive."""
-    ranked = valid.withColumn(
-        "_version", F.coalesce(F.trim("j.safetyreportversion").try_cast("int"), F.lit(1))
-    ).withColumn("_id", F.trim("j.safetyreportid"))
     order = Window.partitionBy("_id").orderBy(
         F.col("_version").desc(), F.col("enqueued_at").desc_nulls_last(), F.col("bronze_id").desc()
     )
-    return ranked.withColumn("_rank", F.row_number().over(order)).where("_rank = 1").drop("_rank")
+    return valid.withColumn("_rank", F.row_number().over(order)).where("_rank = 1").drop("_rank")
 
 
-def report_rows(latest: DataFrame) -> DataFrame:
+def _report_columns() -> list[Column | str]:
+    """The report's typed columns, from the parsed payload `j` (see `compact`)."""
     age_years = _age_years()
     receiptdate, _ = openfda_date(F.col("j.receiptdate"))
     transmissiondate, _ = openfda_date(F.col("j.transmissiondate"))
     deathdate, _ = openfda_date(F.col("j.patient.patientdeath.patientdeathdate"))
-    return latest.select(
-        F.col("_id").alias("safetyreportid"),
-        F.col("_version").alias("safetyreportversion"),
-        "receivedate", "receivedate_precision",
+    return [
+        "receivedate",  # parsed by `parse`, for the rules
+        "receivedate_precision",
         receiptdate.alias("receiptdate"),
         transmissiondate.alias("transmissiondate"),
         (F.trim("j.serious") == "1").alias("serious"),
@@ -170,8 +202,15 @@ def report_rows(latest: DataFrame) -> DataFrame:
         deathdate.alias("patient_death_date"),
         F.size("j.patient.drug").alias("drug_count"),
         F.size("j.patient.reaction").alias("reaction_count"),
-        F.sha2(F.col("payload"), 256).alias("payload_sha256"),
-        "bronze_id", "enqueued_at", "ingested_at",
+    ]
+
+
+def report_rows(latest: DataFrame) -> DataFrame:
+    return latest.select(
+        F.col("_id").alias("safetyreportid"),
+        F.col("_version").alias("safetyreportversion"),
+        *[c for c in tables.REPORT.columns
+          if c not in ("safetyreportid", "safetyreportversion", "silver_updated_at")],
         F.current_timestamp().alias("silver_updated_at"),
     )
 
@@ -180,7 +219,7 @@ def drug_rows(latest: DataFrame, names: DataFrame) -> DataFrame:
     """One row per drug, named and dosed. `names` maps product names to generic names."""
     drugs = latest.select(
         F.col("_id").alias("safetyreportid"), F.col("_version").alias("safetyreportversion"),
-        "receivedate", F.posexplode("j.patient.drug").alias("_pos", "d"),
+        "receivedate", F.posexplode("_drugs").alias("_pos", "d"),
     )
     product = F.upper(F.trim(F.regexp_replace("d.medicinalproduct", r"\s+", " ")))
     substance = F.upper(F.trim("d.activesubstance.activesubstancename"))
@@ -220,7 +259,7 @@ def drug_rows(latest: DataFrame, names: DataFrame) -> DataFrame:
 def reaction_rows(latest: DataFrame) -> DataFrame:
     reactions = latest.select(
         F.col("_id").alias("safetyreportid"), F.col("_version").alias("safetyreportversion"),
-        "receivedate", F.posexplode("j.patient.reaction").alias("_pos", "r"),
+        "receivedate", F.posexplode("_reactions").alias("_pos", "r"),
     )
     return reactions.select(
         "safetyreportid", "safetyreportversion", (F.col("_pos") + 1).alias("reaction_seq"),
@@ -257,41 +296,56 @@ class SilverWriter:
             return df
 
         try:
-            parsed = keep(parse(bronze_batch))
-            valid, invalid = split_valid(parsed)
-            tables.append(quarantine_rows(invalid), self.settings, tables.QUARANTINE,
-                          txn=(f"{self.app_id}-quarantine", batch_id))
-            latest = keep(latest_versions(valid))
-            reports = keep(report_rows(latest))
-            # Kept so that both child MERGEs see the winners as they were before the report MERGE.
-            winners = keep(self._winners(reports))
-            self._replace_children(tables.DRUG, drug_rows(latest, self.names), winners,
-                                   "drug_seq")
-            self._replace_children(tables.REACTION, reaction_rows(latest), winners,
-                                   "reaction_seq")
-            (tables.delta_table(self.spark, self.settings, tables.REPORT).alias("t")
-             .merge(reports.alias("s"), "t.safetyreportid = s.safetyreportid")
-             .whenMatchedUpdateAll(condition=WINS)
-             .whenNotMatchedInsertAll()
-             .execute())
+            events = keep(compact(parse(bronze_batch)))
+            tables.append(quarantine_rows(events.where(F.size("broken_rules") > 0)),
+                          self.settings, tables.QUARANTINE, txn=(f"{self.app_id}-quarantine", batch_id))
+            latest = keep(latest_versions(events.where(F.size("broken_rules") == 0)))
+            # Kept so that every write below sees the batch as it was before the report write.
+            winners = keep(self._winners(report_rows(latest)))
+            has_updates = not winners.where("NOT _new").isEmpty()
+            latest = latest.join(winners.select(F.col("safetyreportid").alias("_id")), "_id",
+                                 "left_semi")
+            self._write_children(tables.DRUG, drug_rows(latest, self.names), winners, "drug_seq",
+                                 batch_id, has_updates)
+            self._write_children(tables.REACTION, reaction_rows(latest), winners, "reaction_seq",
+                                 batch_id, has_updates)
+            tables.append(winners.where("_new"), self.settings, tables.REPORT,
+                          txn=(f"{self.app_id}-report", batch_id))
+            if has_updates:
+                (tables.delta_table(self.spark, self.settings, tables.REPORT).alias("t")
+                 .merge(winners.where("NOT _new").drop("_new").alias("s"),
+                        "t.safetyreportid = s.safetyreportid")
+                 .whenMatchedUpdateAll(condition=WINS)
+                 .whenNotMatchedInsertAll()
+                 .execute())
         finally:
             for df in cached:
                 df.unpersist()
 
     def _winners(self, reports: DataFrame) -> DataFrame:
-        """Ids of incoming reports that will replace (or create) the stored report."""
-        stored = tables.delta_table(self.spark, self.settings, tables.REPORT).toDF()
+        """The incoming report rows that will create (`_new`) or replace the stored report."""
+        stored = tables.read(self.spark, self.settings, tables.REPORT).select(
+            "safetyreportid", "safetyreportversion", "payload_sha256", "enqueued_at")
         s, t = reports.alias("s"), stored.alias("t")
         joined = s.join(t, F.col("s.safetyreportid") == F.col("t.safetyreportid"), "left")
-        return joined.where(F.col("t.safetyreportid").isNull() | F.expr(WINS)) \
-            .select(F.col("s.safetyreportid").alias("safetyreportid"))
+        new = F.col("t.safetyreportid").isNull()
+        return joined.where(new | F.expr(WINS)).select("s.*", new.alias("_new"))
 
-    def _replace_children(self, table, incoming: DataFrame, winners: DataFrame, seq: str) -> None:
-        """Make the stored rows of each winning report equal the incoming ones: update and
-        insert by (report, seq), delete the stored rows the new version no longer has."""
+    def _write_children(self, table, incoming: DataFrame, winners: DataFrame, seq: str,
+                        batch_id: int, has_updates: bool) -> None:
+        """The drug or reaction rows of the winning reports: appended for new reports
+        (idempotent per batch id); for updates, the stored rows of each report made equal to
+        the incoming ones — updated and inserted by (report, seq), the rows the new version no
+        longer has deleted."""
+        new_ids = winners.where("_new").select("safetyreportid")
+        tables.append(incoming.join(new_ids, "safetyreportid", "left_semi"), self.settings, table,
+                      txn=(f"{self.app_id}-{table.name}", batch_id))
+        if not has_updates:
+            return
+        updated = winners.where("NOT _new").select("safetyreportid")
         target = tables.delta_table(self.spark, self.settings, table)
-        new = incoming.join(winners, "safetyreportid", "left_semi").withColumn("_delete", F.lit(False))
-        stale = (target.toDF().join(winners, "safetyreportid", "left_semi")
+        new = incoming.join(updated, "safetyreportid", "left_semi").withColumn("_delete", F.lit(False))
+        stale = (target.toDF().join(updated, "safetyreportid", "left_semi")
                  .join(new.select("safetyreportid", seq), ["safetyreportid", seq], "left_anti")
                  .withColumn("_delete", F.lit(True)))
         changes = new.unionByName(stale)

@@ -71,15 +71,15 @@ def test_every_real_openfda_report_parses_into_silver(spark, fresh_settings):
 
 
 class CrashBeforeReports(silver.SilverWriter):
-    """Dies after the child tables are written and before the report MERGE, once."""
+    """Dies after the child tables are written and before the report rows, once."""
 
     crashed = False
 
-    def _replace_children(self, table, incoming, winners, seq):
-        super()._replace_children(table, incoming, winners, seq)
+    def _write_children(self, table, *args):
+        super()._write_children(table, *args)
         if table is tables.REACTION and not CrashBeforeReports.crashed:
             CrashBeforeReports.crashed = True
-            raise RuntimeError("simulated crash between the child MERGEs and the report MERGE")
+            raise RuntimeError("simulated crash between the child writes and the report write")
 
 
 def test_crash_mid_batch_then_restart_from_checkpoint_is_exactly_once(spark, fresh_settings):
@@ -94,7 +94,8 @@ def test_crash_mid_batch_then_restart_from_checkpoint_is_exactly_once(spark, fre
              .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
     with pytest.raises(Exception, match="simulated crash"):
         query.awaitTermination()
-    assert table(spark, s, tables.REPORT).count() == 0  # the report MERGE never ran
+    assert table(spark, s, tables.REPORT).count() == 0  # the report write never ran
+    assert table(spark, s, tables.DRUG).count() == 20  # the children were
 
     run_silver(spark, s)  # the same checkpoint: the failed batch runs again
     got = table(spark, s, tables.REPORT)

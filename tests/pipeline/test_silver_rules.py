@@ -83,6 +83,18 @@ def test_every_rule_has_a_case():
     assert {rule.name for rule in silver_rules.RULES} == set(BREAKS)
 
 
+@pytest.mark.parametrize("lenient", [
+    b"{'safetyreportid': '10000001'}",  # single quotes: Spark's reader takes them, JSON does not
+    b'{"safetyreportid": "10000001", "x": NaN}',
+    b'{"safetyreportid": "10000001", "x": Infinity}',
+    b'{safetyreportid: "10000001"}',
+    b'{"safetyreportid": "10000001",}',
+    b'["not", "an object"]',
+])
+def test_what_is_not_strict_json_is_not_a_json_object(spark, lenient):
+    assert _broken(spark, [lenient]) == [["payload_is_json_object"]]
+
+
 def test_payload_rules_short_circuit_field_rules(spark):
     """A payload that is not JSON is reported as such, not as twenty missing fields."""
     assert _broken(spark, [b"not json at all"]) == [["payload_is_json_object"]]
