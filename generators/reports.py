@@ -1,8 +1,8 @@
 """Builds openFDA-shaped reports fast, from fragments prepared once per run.
 
 A report is assembled from shared, pre-built fragments: a patient, drug entries, a list of
-further drugs, a set of reactions with outcomes and the seriousness they imply, and an origin
-(country and primary source). Each fragment exists as a dict and as its serialized JSON bytes.
+further drugs, reactions with outcomes (drawn per report) and the seriousness they imply, and
+an origin (country and primary source), each kept as serialized JSON bytes.
 
 One builder, `build_bytes`, joins the JSON bytes (no dict per report); background reports are
 its hot path, and the scenario's reports (overdoses, signals, spikes) pass it overrides.

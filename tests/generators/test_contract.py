@@ -51,8 +51,7 @@ def test_the_schema_rejects_what_the_contract_forbids(validator):
 
 def test_generated_reports_that_are_not_faults_validate(validator, demo_stream):
     """Every report made off the fast path (anomalies, follow-ups, re-sends), and every fifth
-    background report (jsonschema is slow; the fast path is byte-identical to the dict path,
-    see test_determinism)."""
+    background report (jsonschema is slow; every report comes from the same builder)."""
     stream, events = demo_stream
     lines = stream.ground_truth.lines()
     faults = {s for line in lines if line["type"] == "data_fault" for s in line["event_seqs"]}
