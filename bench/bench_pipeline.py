@@ -15,6 +15,7 @@ Figures go to docs/BENCHMARKS.md (section "Pipeline") with the command that prod
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -35,11 +36,12 @@ from scripts.kafka_broker import KafkaBroker  # noqa: E402
 PY = sys.executable
 
 
-def send(bootstrap: str, topic: str, *args: str) -> None:
-    """The generator CLI, as a user would run it, into the local broker."""
+def send(bootstrap: str, topic: str, *args: str) -> dict:
+    """The generator CLI, as a user would run it, into the local broker; its JSON summary."""
     cmd = [PY, "-m", "generators", "--sink", "kafka", "--bootstrap", bootstrap, "--topic", topic,
            "--scenario", "load_test", "--seed", "1", "--json", *args]
-    subprocess.run(cmd, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(cmd, cwd=PROJECT_ROOT, check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(done.stdout)
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int = 4) -> None:
@@ -72,7 +74,8 @@ def throughput(spark, broker: KafkaBroker, work: Path, reports: int) -> dict:
     trigger = {"availableNow": True}
     for name, start in (("bronze", lambda: bronze.start(spark, settings, SourceParams(), trigger)),
                         ("silver", lambda: silver.start(spark, settings, trigger)),
-                        ("gold", lambda: gold.start(spark, settings, trigger))):
+                        ("gold flags", lambda: gold.start(spark, settings, trigger)),
+                        ("gold aggregates", lambda: gold.start_aggregates(spark, settings, trigger))):
         t = time.monotonic()
         pipeline.await_run(start())
         stages[name] = time.monotonic() - t
@@ -82,17 +85,36 @@ def throughput(spark, broker: KafkaBroker, work: Path, reports: int) -> dict:
             "total_s": total, "rate": events / total, "baseline_rate": events / base_s}
 
 
+def wait_until_caught_up(spark, settings: Settings, queries, sent: int, timeout: float = 600) -> None:
+    """Until bronze holds every event sent, gold has a flags row per silver report and no query
+    is busy or has data waiting (so that stopping them interrupts no batch)."""
+    def count(table) -> int:
+        return spark.read.format("delta").load(settings.table_path(table.name)).count()
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        idle = all(not q.status["isTriggerActive"] and not q.status["isDataAvailable"]
+                   for q in queries)
+        if (idle and count(tables.BRONZE_RAW) >= sent
+                and count(tables.FLAGS) == count(tables.REPORT) > 0):
+            return
+    raise TimeoutError(f"the pipeline did not catch up within {timeout:.0f} s")
+
+
 def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, trigger: str) -> dict:
     settings = Settings(profile="local", data_root=str(work / "latency"),
                         kafka_bootstrap=broker.bootstrap, topic="bench-latency")
     t = {"processingTime": trigger}
     create_topic(broker.bootstrap, settings.topic)  # the query subscribes before any event is sent
     queries = [bronze.start(spark, settings, SourceParams(starting_offsets="latest"), t),
-               silver.start(spark, settings, t), gold.start(spark, settings, t)]
+               silver.start(spark, settings, t), gold.start(spark, settings, t),
+               gold.start_aggregates(spark, settings, {"processingTime": "30 seconds"})]
     try:
         time.sleep(15)  # the queries' first (empty) batches
-        send(broker.bootstrap, settings.topic, "--rate", str(rate), "--duration", f"{seconds}s")
-        time.sleep(30)  # let the last reports through
+        sent = send(broker.bootstrap, settings.topic, "--rate", str(rate), "--duration",
+                    f"{seconds}s")["sent"]
+        wait_until_caught_up(spark, settings, queries, sent)
     finally:
         for q in queries:
             q.stop()
@@ -102,8 +124,8 @@ def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, tri
            .select((F.col("gold_updated_at").cast("double") - F.col("enqueued_at").cast("double"))
                    .alias("s")))
     p50, p95, p99 = lat.approxQuantile("s", [0.5, 0.95, 0.99], 0.001)
-    return {"reports": lat.count(), "p50_s": p50, "p95_s": p95, "p99_s": p99, "rate": rate,
-            "seconds": seconds, "trigger": trigger}
+    return {"reports": lat.count(), "events_sent": sent, "p50_s": p50, "p95_s": p95, "p99_s": p99,
+            "rate": rate, "seconds": seconds, "trigger": trigger}
 
 
 def main() -> int:
@@ -133,7 +155,8 @@ def main() -> int:
         if not args.skip_latency:
             lt = latency(spark, broker, work, args.rate, args.seconds, args.trigger)
             print(f"latency at {lt['rate']}/s for {lt['seconds']} s, trigger {lt['trigger']}: "
-                  f"{lt['reports']:,} reports, p50 {lt['p50_s']:.2f} s, p95 {lt['p95_s']:.2f} s, "
+                  f"{lt['events_sent']:,} events sent, {lt['reports']:,} reports in gold, "
+                  f"p50 {lt['p50_s']:.2f} s, p95 {lt['p95_s']:.2f} s, "
                   f"p99 {lt['p99_s']:.2f} s")
     finally:
         broker.stop()

@@ -1,8 +1,11 @@
 """Gold: per-report overdose and anomaly flags with their reasons, and daily aggregates for
-the dashboards. Driven by silver's Change Data Feed: each micro-batch computes the flags of
-the reports that changed (appended for reports new to silver, idempotent per batch id; MERGEd
-for the others) and recomputes the aggregates of the days they touch (MERGEd), so a re-run of
-a batch writes the same rows again.
+the dashboards. Two queries, each driven by a Change Data Feed:
+- flags (`start`, silver's report changes): the flags of the reports that changed, appended for
+  reports new to silver (idempotent per batch id) and MERGEd for the others;
+- aggregates (`start_aggregates`, gold's flag changes): the aggregates of the days the changed
+  flags touch, recomputed whole and MERGEd.
+A re-run of a batch writes the same rows again. The flags, which alerting waits for, do not
+wait for the aggregates, which dashboards read.
 """
 
 from __future__ import annotations
@@ -169,16 +172,20 @@ def daily_aggregates(flags_df: DataFrame, drugs: DataFrame, reactions: DataFrame
     }
 
 
+AGGREGATES = (tables.DRUG_DAILY, tables.DRUG_REACTION_DAILY, tables.REACTION_DEMOGRAPHIC_DAILY,
+              tables.COUNTRY_DAILY)
+
+
 @dataclass
-class GoldWriter:
+class FlagsWriter:
+    """silver report changes → gold.adverse_event_flags: the latency-critical path, kept lean."""
+
     spark: SparkSession
     settings: Settings
     app_id: str = "vigil-gold"
 
     def __post_init__(self):
-        for table in (tables.FLAGS, tables.DRUG_DAILY, tables.DRUG_REACTION_DAILY,
-                      tables.REACTION_DEMOGRAPHIC_DAILY, tables.COUNTRY_DAILY):
-            tables.ensure(self.spark, self.settings, table)
+        tables.ensure(self.spark, self.settings, tables.FLAGS)
         self.facts = F.broadcast(reference.drug_facts(self.spark)).cache()
 
     def update_batch(self, report_changes: DataFrame, batch_id: int) -> None:
@@ -189,10 +196,7 @@ class GoldWriter:
                    .groupBy("safetyreportid")
                    .agg(F.max(F.col("_change_type") == "insert").alias("_new"))
                    .persist())
-        # Both images: a follow-up that moves a report to another day changes both days.
-        days = [r.receivedate for r in report_changes.select("receivedate").distinct().collect()
-                if r.receivedate is not None]
-        if not days and changed.isEmpty():
+        if changed.isEmpty():
             changed.unpersist()
             return
 
@@ -211,40 +215,80 @@ class GoldWriter:
                           txn=(f"{self.app_id}-flags", batch_id))
             updated = new_flags.where("NOT _new")
             if not updated.isEmpty():
-                self._merge(tables.FLAGS, updated)
+                merge(self.spark, self.settings, tables.FLAGS, updated)
         finally:
             new_flags.unpersist()
             changed.unpersist()
 
-        # Aggregates of the touched days, recomputed whole from the current tables.
-        on_days = F.col("receivedate").isin(days)
-        day_flags = read(tables.FLAGS).where(on_days)
-        aggregates = daily_aggregates(day_flags, drugs.where(on_days), reactions.where(on_days),
-                                      reports.where(on_days))
-        for table, rows in aggregates.items():
-            self._merge(table, rows, delete_missing_on_days=days)
+@dataclass
+class AggregatesWriter:
+    """gold flag changes → the daily aggregates of the days they touch, recomputed whole from
+    the current tables (so a re-run writes the same rows). Its own query, on its own cadence:
+    dashboards read aggregates, and the flags need not wait for them."""
 
-    def _merge(self, table, rows: DataFrame, delete_missing_on_days=None) -> None:
-        key = " AND ".join(f"t.{k} <=> s.{k}" for k in table.key)
-        values = {c: f"s.{c}" for c in table.columns}
-        changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in table.columns
-                              if c not in table.key and not c.endswith("_updated_at"))
-        merge = (tables.delta_table(self.spark, self.settings, table).alias("t")
-                 .merge(rows.alias("s"), key)
-                 .whenMatchedUpdate(condition=changed, set=values)
-                 .whenNotMatchedInsert(values=values))
-        if delete_missing_on_days:
-            day_list = ", ".join(f"DATE'{d.isoformat()}'" for d in delete_missing_on_days)
-            merge = merge.whenNotMatchedBySourceDelete(condition=f"t.receivedate IN ({day_list})")
-        merge.execute()
+    spark: SparkSession
+    settings: Settings
+
+    def __post_init__(self):
+        for table in AGGREGATES:
+            tables.ensure(self.spark, self.settings, table)
+
+    def update_batch(self, flag_changes: DataFrame, batch_id: int) -> None:
+        """`flag_changes`: gold.adverse_event_flags' change feed rows in this batch."""
+        # Both images: a follow-up that moves a report to another day changes both days.
+        days = [r.receivedate for r in flag_changes.select("receivedate").distinct().collect()
+                if r.receivedate is not None]
+        if not days:
+            return
+
+        def read(table) -> DataFrame:
+            return tables.read(self.spark, self.settings, table).where(F.col("receivedate").isin(days))
+
+        aggregates = daily_aggregates(read(tables.FLAGS), read(tables.DRUG), read(tables.REACTION),
+                                      read(tables.REPORT))
+        for table, rows in aggregates.items():
+            merge(self.spark, self.settings, table, rows, delete_missing_on_days=days)
+
+
+def merge(spark: SparkSession, settings: Settings, table, rows: DataFrame,
+          delete_missing_on_days=None) -> None:
+    """Upsert `rows` by the table's key, rewriting only rows that changed; with
+    `delete_missing_on_days`, stored rows of those days that `rows` lacks are deleted."""
+    key = " AND ".join(f"t.{k} <=> s.{k}" for k in table.key)
+    values = {c: f"s.{c}" for c in table.columns}
+    changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in table.columns
+                          if c not in table.key and not c.endswith("_updated_at"))
+    m = (tables.delta_table(spark, settings, table).alias("t")
+         .merge(rows.alias("s"), key)
+         .whenMatchedUpdate(condition=changed, set=values)
+         .whenNotMatchedInsert(values=values))
+    if delete_missing_on_days:
+        day_list = ", ".join(f"DATE'{d.isoformat()}'" for d in delete_missing_on_days)
+        m = m.whenNotMatchedBySourceDelete(condition=f"t.receivedate IN ({day_list})")
+    m.execute()
 
 
 def start(spark: SparkSession, settings: Settings, trigger: dict, query_name: str = "gold"):
-    """Stream silver's report changes → gold flags and daily aggregates."""
+    """Stream silver's report changes → gold flags."""
     tables.ensure(spark, settings, tables.REPORT)  # the stage may start before silver has data
-    writer = GoldWriter(spark, settings)
+    writer = FlagsWriter(spark, settings)
     return (
         tables.read_stream(spark, settings, tables.REPORT, readChangeFeed="true", startingVersion="0")
+        .writeStream.queryName(query_name)
+        .foreachBatch(writer.update_batch)
+        .option("checkpointLocation", f"{settings.checkpoint_root}/{query_name}")
+        .trigger(**trigger)
+        .start()
+    )
+
+
+def start_aggregates(spark: SparkSession, settings: Settings, trigger: dict,
+                     query_name: str = "gold_aggregates"):
+    """Stream gold's flag changes → the daily aggregates."""
+    tables.ensure(spark, settings, tables.FLAGS)
+    writer = AggregatesWriter(spark, settings)
+    return (
+        tables.read_stream(spark, settings, tables.FLAGS, readChangeFeed="true", startingVersion="0")
         .writeStream.queryName(query_name)
         .foreachBatch(writer.update_batch)
         .option("checkpointLocation", f"{settings.checkpoint_root}/{query_name}")

@@ -2,7 +2,8 @@
 hold, and the reconciliation that proves every bronze event is in silver or quarantine.
 
 Each stage is its own streaming query with its own checkpoint (as the Databricks job runs
-them, one notebook per task); `run_available_now` runs them in order and waits.
+them, one notebook per task; gold runs two: flags, and the daily aggregates that follow them);
+`run_available_now` runs them in order and waits.
 """
 
 from __future__ import annotations
@@ -54,8 +55,13 @@ def run_available_now(spark: SparkSession, settings: Settings, source: SourcePar
     return [
         await_run(bronze.start(spark, settings, source, trigger)),
         await_run(silver.start(spark, settings, trigger)),
-        await_run(gold.start(spark, settings, trigger)),
+        *[await_run(query) for query in start_gold(spark, settings, trigger)],
     ]
+
+
+def start_gold(spark: SparkSession, settings: Settings, trigger: dict) -> list:
+    """Gold's two queries: the flags, then the daily aggregates that follow them."""
+    return [gold.start(spark, settings, trigger), gold.start_aggregates(spark, settings, trigger)]
 
 
 def reconcile(spark: SparkSession, settings: Settings) -> DataFrame:
@@ -108,7 +114,7 @@ def summary(spark: SparkSession, settings: Settings, top: int = 5) -> dict:
     }
 
 
-STAGES = {"bronze": bronze.start, "silver": silver.start, "gold": gold.start}
+STAGES = {"bronze": bronze.start, "silver": silver.start, "gold": start_gold}
 
 # Notebook parameters and their local defaults; on Databricks the job sets them.
 WIDGET_DEFAULTS = {
@@ -161,11 +167,13 @@ def run_stage(stage: str, widgets: dict, secrets=None) -> DataFrame:
     spark = get_spark(settings, app_name=f"vigil-{stage}")
     trigger = parse_trigger(values["trigger"])
     if stage == "bronze":
-        query = bronze.start(spark, settings, source_params(values, secrets), trigger)
+        queries = [bronze.start(spark, settings, source_params(values, secrets), trigger)]
+    elif stage == "gold":
+        queries = start_gold(spark, settings, trigger)
     else:
-        query = STAGES[stage](spark, settings, trigger)
-    run = await_run(query)
+        queries = [STAGES[stage](spark, settings, trigger)]
+    runs = [await_run(query) for query in queries]
     return spark.createDataFrame(
-        [(run.stage, run.batches, run.input_rows, run.seconds)],
+        [(run.stage, run.batches, run.input_rows, run.seconds) for run in runs],
         "stage string, batches int, input_rows long, seconds double",
     )

@@ -78,7 +78,7 @@ def fill(spark, settings: Settings, *, reports: int = REPORTS, seed: int = SEED)
     events = list(generate(load_scenario("demo").with_overrides(reports=reports), seed=seed))
     write_bronze(spark, settings, [e.payload for e in events])
     trigger = {"availableNow": True}
-    for start in (silver.start, gold.start):
+    for start in (silver.start, gold.start, gold.start_aggregates):
         query = start(spark, settings, trigger)
         query.awaitTermination()
         if query.exception():
