@@ -102,6 +102,16 @@ def wait_until_caught_up(spark, settings: Settings, queries, sent: int, timeout:
     raise TimeoutError(f"the pipeline did not catch up within {timeout:.0f} s")
 
 
+def _batch_seconds(query) -> dict:
+    """Median and maximum duration of the query's non-empty micro-batches."""
+    durations = sorted(p["durationMs"].get("triggerExecution", 0) / 1000
+                       for p in query.recentProgress if p["numInputRows"] > 0)
+    if not durations:
+        return {"batches": 0}
+    return {"batches": len(durations), "median_s": durations[len(durations) // 2],
+            "max_s": durations[-1]}
+
+
 def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, trigger: str) -> dict:
     settings = Settings(profile="local", data_root=str(work / "latency"),
                         kafka_bootstrap=broker.bootstrap, topic="bench-latency")
@@ -115,6 +125,7 @@ def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, tri
         sent = send(broker.bootstrap, settings.topic, "--rate", str(rate), "--duration",
                     f"{seconds}s")["sent"]
         wait_until_caught_up(spark, settings, queries, sent)
+        batches = {q.name: _batch_seconds(q) for q in queries}
     finally:
         for q in queries:
             q.stop()
@@ -124,8 +135,8 @@ def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, tri
            .select((F.col("gold_updated_at").cast("double") - F.col("enqueued_at").cast("double"))
                    .alias("s")))
     p50, p95, p99 = lat.approxQuantile("s", [0.5, 0.95, 0.99], 0.001)
-    return {"reports": lat.count(), "events_sent": sent, "p50_s": p50, "p95_s": p95, "p99_s": p99,
-            "rate": rate, "seconds": seconds, "trigger": trigger}
+    return {"reports": lat.count(), "events_sent": sent, "batches": batches, "p50_s": p50,
+            "p95_s": p95, "p99_s": p99, "rate": rate, "seconds": seconds, "trigger": trigger}
 
 
 def main() -> int:
@@ -158,6 +169,9 @@ def main() -> int:
                   f"{lt['events_sent']:,} events sent, {lt['reports']:,} reports in gold, "
                   f"p50 {lt['p50_s']:.2f} s, p95 {lt['p95_s']:.2f} s, "
                   f"p99 {lt['p99_s']:.2f} s")
+            for name, b in lt["batches"].items():
+                print(f"  {name:<16} {b['batches']:4d} batches, median "
+                      f"{b.get('median_s', 0):.1f} s, max {b.get('max_s', 0):.1f} s")
     finally:
         broker.stop()
         shutil.rmtree(work, ignore_errors=True)

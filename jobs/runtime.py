@@ -64,6 +64,9 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
         "spark.databricks.delta.snapshotPartitions": str(max(2, cores)),
         "spark.driver.memory": os.environ.get("VIGIL_SPARK_DRIVER_MEMORY", "4g"),
         "spark.sql.session.timeZone": "UTC",
+        # The stages run as concurrent streaming queries in one application: share the cores
+        # between their jobs instead of running each job to the end before the next starts.
+        "spark.scheduler.mode": "FAIR",
         "spark.ui.enabled": os.environ.get("VIGIL_SPARK_UI", "false"),
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.extraJavaOptions": java_opts,
