@@ -1,14 +1,16 @@
 """Detection quality of the signal stage (issue 5), scored against the generator's ground truth.
 
     .venv/bin/python bench/bench_signals.py [--scenario signals_benchmark] [--seed 5]
-        [--reports N] [--chunk-days 7] [--data-root DIR] [--json out.json]
+        [--reports N] [--chunk-days 7] [--data-root DIR] [--json out.json] [--rescore]
 
 Generates the scenario in-process (generators.stream.generate), writes the events straight into
 bronze in arrival order — one chunk of `--chunk-days` simulated days at a time, with the
 simulated arrival time as the enqueued time — and after each chunk runs silver and the signal
 stage with availableNow, so alerts are raised as the event-time frontier advances. Then scores
 with jobs.score. Baseline in the same run: the same scoring of the naive rules a reviewer would
-try first (Evans criteria alone; spikes at α = 0.001).
+try first (Evans criteria alone; spikes at α = 0.001). Signal rules compared on the final
+counts of the same run: each rule of disproportionality.SIGNAL_RULES from gold.safety_signal's
+flags, and EB05 ≥ 2 under a prior fitted to every pair (labelled ones included).
 """
 
 from __future__ import annotations
@@ -69,7 +71,15 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk-days", type=float, default=7.0)
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--rescore",
+        action="store_true",
+        help="no new data: evaluate the signal tables of an earlier run's --data-root once more with "
+        "the current code (new first-met times are that run's last frontier), then score",
+    )
     args = ap.parse_args(argv)
+    if args.rescore and not args.data_root:
+        ap.error("--rescore needs the --data-root of an earlier run")
 
     from generators.scenario import load_scenario
 
@@ -98,6 +108,13 @@ def main(argv=None) -> int:
     for e in events:
         chunks.setdefault(int((e.time - first) // (args.chunk_days * DAY)), []).append(e)
     timings = {"bronze": 0.0, "silver": 0.0, "signals": 0.0}
+    if args.rescore:
+        from jobs.signals.writer import SignalWriter
+
+        t = time.monotonic()
+        SignalWriter(spark, settings).evaluate(spark)
+        timings["signals"] = time.monotonic() - t
+        chunks = {}
     offset = 0
     for k in sorted(chunks):
         part = chunks[k]
@@ -124,13 +141,20 @@ def main(argv=None) -> int:
     baseline = naive_baseline(spark, settings, manifest)
     print("baseline (Evans alone, labelled pairs included; spikes α=0.001):")
     print(scoring.format_table(baseline))
+    rules = rule_comparison(spark, settings, manifest)
+    print(format_rules(rules))
+    priors = prior_history(spark, settings)
+    print(format_priors(priors))
     out = {
         "events": len(events),
         "background_reports": scenario.background_reports,
         "chunk_days": args.chunk_days,
+        "rescored": args.rescore,
         "seconds": {"generate": gen_s, **timings},
         "result": result,
         "baseline": baseline,
+        "rules": rules,
+        "priors": priors,
         "data_root": root,
     }
     if args.json:
@@ -146,9 +170,9 @@ def strength_table(spark, settings, manifest, result) -> str:
 
     sig = tables.delta_table(spark, settings, st.SAFETY_SIGNAL).toDF()
     lines = [
-        "| signal | strength | reports carrying it | a | E | PRR | ROR 95% lower | IC025 | found"
-        " | delay (days) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| signal | strength | reports carrying it | a | E | PRR | ROR 95% lower | IC025 | EBGM | EB05"
+        " | found | delay (days) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     found = {a["id"]: a for a in result["signal"]["anomalies"]}
     for line in manifest:
@@ -167,7 +191,118 @@ def strength_table(spark, settings, manifest, result) -> str:
             f"| {p['drug']} – {p['reaction']} | {p['strength']} | {len(line['safetyreportids'])} | "
             f"{r.a if r else 0} | {n(r.expected_reports if r else None, 1)} | {n(r.prr if r else None)} | "
             f"{n(r.ror_lower95 if r else None)} | {n(r.ic025 if r else None)} | "
+            f"{n(r.ebgm if r else None)} | {n(r.eb05 if r else None)} | "
             f"{'yes' if f['found'] else 'no'} | {f['delay_days'] if f['delay_days'] is not None else '—'} |"
+        )
+    return "\n".join(lines)
+
+
+def _signal_alerts(rows) -> list[dict]:
+    from datetime import date
+
+    return [
+        {
+            "alert_type": "safety_signal",
+            "subject": f"drug={r.generic_name};reaction={r.reactionmeddrapt}",
+            "window_start": date.min,
+            "window_end": date.max,
+            "detected_event_date": date.max,
+        }
+        for r in rows
+    ]
+
+
+def rule_comparison(spark, settings, manifest) -> list[dict]:
+    """Safety-signal alerts, precision and recall of each rule on the final counts (unlabelled
+    pairs, as gold.alert): from gold.safety_signal's flags, and EB05 ≥ 2 with the prior
+    refitted to every pair. Also how many pairs the configured rule raised at some batch but
+    no longer does (dropped from gold.alert)."""
+    from pyspark.sql import functions as F
+
+    from jobs.signals import alerts as sa
+    from jobs.signals import disproportionality as dp
+    from jobs.signals import ebgm
+    from jobs.signals import tables as st
+
+    truth = scoring.anomalies(manifest)
+    sig = tables.delta_table(spark, settings, st.SAFETY_SIGNAL).toDF().where("NOT labelled").cache()
+    flags = [F.col(c) for c in ("evans", "ror_signal", "ic_signal", "ebgm_signal")]
+    out = []
+
+    def add(name, rows, **extra):
+        r = scoring.score(_signal_alerts(rows), truth, {})["signal"]
+        out.append(
+            {"rule": name, "alerts": r["alerts"], "precision": r["precision"], "recall": r["recall"], **extra}
+        )
+
+    for rule in dp.SIGNAL_RULES:
+        met = sig.where(dp.signal_rule(rule, *flags))
+        add(rule, met.select("generic_name", "reactionmeddrapt").collect())
+    # other priors at the final counts: two components only (strict MGPS), and fitted to every
+    # pair, labelled ones included (as FDA's MGPS runs)
+    pairs = sa.contingency(
+        tables.delta_table(spark, settings, st.DRUG_REACTION_COUNTS).toDF(),
+        tables.delta_table(spark, settings, st.MARGINAL_COUNTS).toDF(),
+    )
+    rows = sig.select("generic_name", "reactionmeddrapt", "a", "expected_reports").collect()
+    for name, params in (
+        ("ebgm, two components only", sa.SignalParams(prior_components=(2,))),
+        ("ebgm, prior fitted to every pair", sa.SignalParams(prior_pairs="all")),
+        (
+            "ebgm, every pair, two components (FDA's MGPS)",
+            sa.SignalParams(prior_pairs="all", prior_components=(2,)),
+        ),
+    ):
+        fit = sa.fit_prior(sa.prior_points(pairs, sa.labelled_pairs(spark), params), params)
+        s = ebgm.scores(fit.prior, [r.a for r in rows], [r.expected_reports for r in rows])
+        hit = [
+            r
+            for r, lo in zip(rows, s["eb05"], strict=True)
+            if r.a >= params.min_count and lo >= params.eb05_min
+        ]
+        add(name, hit, prior=fit.prior.as_dict(), neg_log_likelihood=fit.neg_log_likelihood, bic=fit.bic)
+    ever = sig.where("first_signal_at IS NOT NULL").count()
+    now = sig.where("is_signal").count()
+    out.append({"rule": "configured rule: raised at some batch, no longer alerting", "alerts": ever - now})
+    sig.unpersist()
+    return out
+
+
+def format_rules(rules: list[dict]) -> str:
+    lines = ["| rule (final counts) | alerts | precision | recall |", "|---|---:|---:|---:|"]
+    for r in rules:
+        if "precision" not in r:
+            lines.append(f"| {r['rule']} | {r['alerts']} | | |")
+            continue
+        p = "—" if r["precision"] is None else f"{r['precision']:.2f}"
+        lines.append(f"| {r['rule']} | {r['alerts']:,} | {p} | {r['recall']:.2f} |")
+    return "\n".join(lines)
+
+
+def prior_history(spark, settings) -> list[dict]:
+    from jobs.signals import tables as st
+
+    rows = tables.delta_table(spark, settings, st.SIGNAL_PRIOR).toDF().orderBy("fitted_at").collect()
+    return [r.asDict() for r in rows]
+
+
+def format_priors(priors: list[dict]) -> str:
+    lines = [
+        "| frontier | K | alpha1 | beta1 | p1 | alpha2 | beta2 | p2 | alpha3 | beta3 | p3"
+        " | ΔBIC (2 − 3) | pairs | points | fit s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def g(x):
+        return "—" if x is None else f"{x:.4g}"
+
+    for p in priors:
+        cells = " | ".join(g(p[f"{c}{k}"]) for k in (1, 2, 3) for c in ("alpha", "beta", "p"))
+        two, three = p["bic_two_components"], p["bic_three_components"]
+        delta = "—" if two is None or three is None else f"{two - three:,.0f}"
+        lines.append(
+            f"| {p['evaluated_event_date']} | {p['components']} | {cells} | {delta} | {p['pairs']:,} | "
+            f"{p['points']:,} | {p['fit_seconds']:.1f} |"
         )
     return "\n".join(lines)
 

@@ -1,10 +1,12 @@
 """Safety signals: incremental drug–reaction contingency counts, disproportionality (PRR, ROR,
-IC) in gold.safety_signal, spikes and overdose clusters in gold.spike_alert, and the alerts the
-dashboards and the serving load read in gold.alert.
+IC) and empirical-Bayes shrinkage (MGPS: EBGM, EB05) in gold.safety_signal, spikes and
+overdose clusters in gold.spike_alert, and the alerts the dashboards and the serving load read
+in gold.alert.
 
 Modules: `counts` (incremental counts), `disproportionality` (the statistics as Column
-functions), `spikes` (the Poisson test over event-time windows), `alerts` (tables from counts),
-`writer` (the micro-batch), `tables` (the table definitions).
+functions), `ebgm` (the MGPS prior fit and posterior scores, numpy/scipy), `spikes` (the
+Poisson test over event-time windows), `alerts` (tables from counts), `writer` (the
+micro-batch), `tables` (the table definitions).
 
     from jobs import signals
     signals.run_available_now(spark, settings)      # process what silver holds now
@@ -89,7 +91,9 @@ WIDGET_DEFAULTS = {
     "trigger": "availableNow",
     "include_concomitant": "false",
     "min_count": "3",
-    "signal_rule": "all",
+    "signal_rule": "ebgm",
+    "prior_pairs": "unlabelled",
+    "prior_components": "2,3",
     "alpha": "1e-7",
     "lateness_days": "3",
 }
@@ -100,7 +104,12 @@ def params_from(values: dict) -> Params:
     v = {**WIDGET_DEFAULTS, **{k: x for k, x in values.items() if x not in (None, "")}}
     return Params(
         counts=CountParams(include_concomitant=str(v["include_concomitant"]).lower() in ("true", "1", "yes")),
-        signals=SignalParams(min_count=int(v["min_count"]), rule=v["signal_rule"]),
+        signals=SignalParams(
+            min_count=int(v["min_count"]),
+            rule=v["signal_rule"],
+            prior_pairs=v["prior_pairs"],
+            prior_components=tuple(int(k) for k in str(v["prior_components"]).split(",") if k.strip()),
+        ),
         spikes=SpikeParams(alpha=float(v["alpha"]), lateness_days=int(v["lateness_days"])),
     )
 

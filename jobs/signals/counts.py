@@ -51,8 +51,15 @@ def drug_name() -> Column:
 
 def event_date() -> Column:
     """receivedate, but never later than the day the report arrived (a future-dated report is
-    counted on its arrival day, so it cannot push the event-time frontier ahead)."""
+    counted on its arrival day)."""
     return F.least(F.col("receivedate"), F.to_date("enqueued_at"))
+
+
+def future_dated() -> Column:
+    """receivedate after the day the report arrived: a data fault. Clamping it to the arrival
+    day is not enough for the event-time frontier: in a replay of old reports the arrival day
+    is today, and one such report would move the frontier to today."""
+    return F.coalesce(F.col("receivedate") > F.to_date("enqueued_at"), F.lit(False))
 
 
 def window_start(day: Column, window_days: int) -> Column:
@@ -86,6 +93,7 @@ def report_contributions(
             "safetyreportversion",
             event_date().alias("event_date"),
             F.upper(F.trim("occurcountry")).alias("occurcountry"),
+            future_dated().alias("future_dated"),
         )
         .join(counted, "safetyreportid", "left")
         .join(terms, "safetyreportid", "left")
@@ -99,11 +107,13 @@ def report_contributions(
             F.coalesce("drugs", _empty()).alias("drugs"),
             F.coalesce("reactions", _empty()).alias("reactions"),
             F.coalesce("is_overdose", F.lit(False)).alias("overdose"),
+            "future_dated",
         )
     )
 
 
 _CURRENT = ("present", "event_date", "occurcountry", "drugs", "reactions", "overdose")
+_UNCOUNTED = ("future_dated",)  # current columns that no count depends on: no prev_ copy
 
 
 @contextmanager
@@ -136,16 +146,19 @@ def merge_contributions(
         F.coalesce("drugs", _empty()).alias("drugs"),
         F.coalesce("reactions", _empty()).alias("reactions"),
         F.coalesce("overdose", F.lit(False)).alias("overdose"),
+        F.coalesce("future_dated", F.lit(False)).alias("future_dated"),
     )
-    differs = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in ("safetyreportversion", *_CURRENT))
+    differs = " OR ".join(
+        f"NOT (t.{c} <=> s.{c})" for c in ("safetyreportversion", *_CURRENT, *_UNCOUNTED)
+    )
     update = {
         **{f"prev_{c}": f"t.{c}" for c in _CURRENT},
-        **{c: f"s.{c}" for c in ("safetyreportversion", *_CURRENT)},
+        **{c: f"s.{c}" for c in ("safetyreportversion", *_CURRENT, *_UNCOUNTED)},
         "batch_id": F.lit(batch_id),
         "signals_updated_at": F.current_timestamp(),
     }
     insert = {
-        **{c: f"s.{c}" for c in ("safetyreportid", "safetyreportversion", *_CURRENT)},
+        **{c: f"s.{c}" for c in ("safetyreportid", "safetyreportversion", *_CURRENT, *_UNCOUNTED)},
         "prev_present": F.lit(False),
         "prev_event_date": F.lit(None).cast("date"),
         "prev_occurcountry": F.lit(None).cast("string"),

@@ -15,6 +15,8 @@
   IC025 = IC − 1.96 · sd(IC), IC975 = IC + 1.96 · sd(IC). Signal: IC025 > 0.
   (Norén, Hopstadius & Bate 2013, Stat Methods Med Res 22:57, give the skewness-aware closed form
   IC − 3.3(a+½)^−½ − 2(a+½)^−3/2, which is more conservative for small a.)
+- EBGM, EB05 (MGPS, DuMouchel 1999): empirical-Bayes shrinkage, in `jobs.signals.ebgm`; its
+  rule here: EB05 ≥ 2 and a ≥ min_count.
 
 Zero cells (defined, never ±inf or NaN in a table):
 - PRR and ROR: when any of a, b, c, d is 0, every cell gets +0.5 (Haldane–Anscombe correction)
@@ -153,15 +155,34 @@ def criteria(
     }
 
 
-SIGNAL_RULES = ("all", "any", "evans", "ror", "ic")
+def ebgm_criterion(a: Column, eb05: Column, min_count: int = 3, eb05_min: float = 2.0) -> Column:
+    """MGPS's screening rule (never null; false where there is no prior to score with)."""
+    return F.coalesce((a >= min_count) & (eb05 >= eb05_min), F.lit(False))
 
 
-def signal_rule(rule: str, evans: Column, ror_signal: Column, ic_signal: Column) -> Column:
-    """`all` (default): every rule agrees; `any`: one does; or one named rule."""
-    if rule == "all":
-        return evans & ror_signal & ic_signal
-    if rule == "any":
-        return evans | ror_signal | ic_signal
-    if rule in ("evans", "ror", "ic"):
-        return {"evans": evans, "ror": ror_signal, "ic": ic_signal}[rule]
-    raise ValueError(f"unknown signal rule {rule!r}: use one of {', '.join(SIGNAL_RULES)}")
+# `ebgm`: EB05 ≥ 2 alone; `ebgm_and_all`: EB05 ≥ 2 and the three frequentist rules; `all`:
+# Evans, ROR and IC agree; `any`: one of the four holds; or one named frequentist rule.
+SIGNAL_RULES = ("ebgm", "ebgm_and_all", "all", "any", "evans", "ror", "ic")
+
+
+def check_rule(rule: str) -> str:
+    if rule not in SIGNAL_RULES:
+        raise ValueError(f"unknown signal rule {rule!r}: use one of {', '.join(SIGNAL_RULES)}")
+    return rule
+
+
+def signal_rule(
+    rule: str, evans: Column, ror_signal: Column, ic_signal: Column, ebgm_signal: Column
+) -> Column:
+    """The flag `is_signal` of a rule (see SIGNAL_RULES)."""
+    check_rule(rule)
+    frequentist = evans & ror_signal & ic_signal
+    return {
+        "ebgm": ebgm_signal,
+        "ebgm_and_all": ebgm_signal & frequentist,
+        "all": frequentist,
+        "any": ebgm_signal | evans | ror_signal | ic_signal,
+        "evans": evans,
+        "ror": ror_signal,
+        "ic": ic_signal,
+    }[rule]

@@ -29,6 +29,9 @@ CONTRIBUTION = Table(
         "drugs ARRAY<STRING>",  # distinct generic names of the counted drugs (suspect by default)
         "reactions ARRAY<STRING>",  # distinct MedDRA preferred terms
         "overdose BOOLEAN",  # gold's overdose rule (overdose term or dose above the maximum)
+        # receivedate after the day the report arrived (a data fault): counted on its arrival
+        # day, but never moves the event-time frontier
+        "future_dated BOOLEAN",
         "prev_present BOOLEAN",
         "prev_event_date DATE",
         "prev_occurcountry STRING",
@@ -72,7 +75,7 @@ WINDOW_COUNTS = Table(
 
 _FIRST = tuple(
     f"first_{c}_{suffix}"
-    for c in ("evans", "ror", "ic", "signal")
+    for c in ("evans", "ror", "ic", "ebgm", "signal")
     for suffix in ("at TIMESTAMP", "event_date DATE")
 )
 
@@ -94,19 +97,58 @@ SAFETY_SIGNAL = Table(
         "ic DOUBLE",
         "ic025 DOUBLE",
         "ic975 DOUBLE",
+        # MGPS (jobs.signals.ebgm): the posterior geometric mean of λ = N/E and its 5%/95%
+        # quantiles, under the gamma-mixture prior of gold.signal_prior; null without a prior
+        "ebgm DOUBLE",
+        "eb05 DOUBLE",
+        "eb95 DOUBLE",
         "zero_cell_corrected BOOLEAN",  # PRR/ROR computed with +0.5 in every cell
         "statistics_note STRING",  # why a statistic is corrected or null
         "labelled BOOLEAN",  # the reference data lists the reaction on the drug's label
         "evans BOOLEAN",
         "ror_signal BOOLEAN",
         "ic_signal BOOLEAN",
-        "is_signal BOOLEAN",
+        "ebgm_signal BOOLEAN",  # EB05 ≥ 2 (and a ≥ min_count)
+        "is_signal BOOLEAN",  # the configured rule (SignalParams.rule)
         *_FIRST,
         "evaluated_event_date DATE",  # the event-time frontier the row was last computed at
         "signals_updated_at TIMESTAMP",
     ),
     key=("generic_name", "reactionmeddrapt"),
     change_data_feed=True,
+)
+
+# The MGPS prior fitted at each evaluation (appended; the latest row is the one in use):
+# λ ~ Σ_k p_k · Gamma(alpha_k, beta_k) (shape, rate), components by increasing variance (the
+# last is the widest); the third is null when two components had the lower BIC.
+SIGNAL_PRIOR = Table(
+    "gold.signal_prior",
+    _ddl(
+        "fitted_at TIMESTAMP",
+        "evaluated_event_date DATE",  # the event-time frontier of the counts it was fitted to
+        "components INT",
+        "alpha1 DOUBLE",
+        "beta1 DOUBLE",
+        "p1 DOUBLE",
+        "alpha2 DOUBLE",
+        "beta2 DOUBLE",
+        "p2 DOUBLE",
+        "alpha3 DOUBLE",
+        "beta3 DOUBLE",
+        "p3 DOUBLE",
+        "fit_pairs STRING",  # which pairs: unlabelled | all
+        "pairs BIGINT",  # pairs with N ≥ n_star in the fit
+        "points BIGINT",  # (N, E) points after squashing
+        "n_star INT",  # the fit conditions on N ≥ n_star (zero counts are not stored)
+        "neg_log_likelihood DOUBLE",
+        "bic DOUBLE",
+        "bic_two_components DOUBLE",  # for comparison (null when not fitted)
+        "bic_three_components DOUBLE",
+        "converged BOOLEAN",
+        "message STRING",
+        "fit_seconds DOUBLE",
+    ),
+    key=("fitted_at",),
 )
 
 SPIKE_ALERT = Table(
@@ -144,7 +186,7 @@ ALERT = Table(
         "subject STRING",  # drug=D;reaction=R | all | country=C | drug=D | drug=D;country=C
         "window_start DATE",
         "window_end DATE",
-        "statistic STRING",  # prr | poisson_p
+        "statistic STRING",  # eb05 | prr | ror_lower95 | ic025 (what raised it) | poisson_p
         "statistic_value DOUBLE",
         "threshold DOUBLE",
         "evidence_reports BIGINT",
@@ -158,4 +200,4 @@ ALERT = Table(
 )
 
 COUNT_TABLES = (DRUG_REACTION_COUNTS, MARGINAL_COUNTS, WINDOW_COUNTS)
-ALL = (CONTRIBUTION, *COUNT_TABLES, SAFETY_SIGNAL, SPIKE_ALERT, ALERT)
+ALL = (CONTRIBUTION, *COUNT_TABLES, SAFETY_SIGNAL, SIGNAL_PRIOR, SPIKE_ALERT, ALERT)

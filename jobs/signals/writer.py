@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from jobs import reference, tables
 from jobs.settings import Settings
-from jobs.signals import alerts, counts, spikes
+from jobs.signals import alerts, counts, ebgm, spikes
 from jobs.signals import tables as st
 
 
@@ -25,8 +25,14 @@ class Params:
 
 
 def ensure_all(spark: SparkSession, settings: Settings) -> None:
+    """Create the signal tables; add the columns a table made by an earlier version lacks (new
+    columns are null in old rows: the next evaluation fills the statistics)."""
     for table in st.ALL:
-        tables.ensure(spark, settings, table)
+        identifier = tables.ensure(spark, settings, table)
+        have = set(tables.read(spark, settings, table).columns)
+        missing = [f"`{c}` {t}" for c, t in table.column_types.items() if c not in have]
+        if missing:
+            spark.sql(f"ALTER TABLE {identifier} ADD COLUMNS ({', '.join(missing)})")
 
 
 @dataclass
@@ -79,8 +85,25 @@ class SignalWriter:
             stamped.unpersist()
 
     def frontier(self, spark: SparkSession):
-        """The event-time frontier: the latest event date of a counted report."""
-        return self._read(spark, st.CONTRIBUTION).where("present").agg(F.max("event_date")).first()[0]
+        """The event-time frontier: the latest event date of a counted report, leaving out
+        future-dated reports (their receivedate is after their arrival: in a replay of old
+        reports they would otherwise move the frontier to the replay's day)."""
+        return (
+            self._read(spark, st.CONTRIBUTION)
+            .where("present AND NOT coalesce(future_dated, false)")
+            .agg(F.max("event_date"))
+            .first()[0]
+        )
+
+    def prior(self, spark: SparkSession, every_pair, frontier) -> ebgm.Prior | None:
+        """Fit the MGPS prior to the current counts and record it; None with too few pairs."""
+        p = self.params.signals
+        points = alerts.prior_points(every_pair, self.labelled, p)
+        fit = alerts.fit_prior(points, p, start=alerts.latest_prior(spark, self.settings, p))
+        if fit is None:
+            return None
+        alerts.record_prior(spark, self.settings, fit, frontier, p)
+        return fit.prior
 
     def evaluate(self, spark: SparkSession) -> None:
         """Recompute signals, spikes and alerts from the counts (idempotent: a re-run writes
@@ -89,6 +112,7 @@ class SignalWriter:
         p = self.params
         # signals: every pair with at least min_count reports, and every pair already in the table
         pairs = self._read(spark, st.DRUG_REACTION_COUNTS)
+        marginals = self._read(spark, st.MARGINAL_COUNTS)
         known = self._read(spark, st.SAFETY_SIGNAL).select("generic_name", "reactionmeddrapt")
         candidates = (
             pairs.where(F.col("reports") >= p.signals.min_count)
@@ -97,9 +121,11 @@ class SignalWriter:
             .distinct()
             .join(pairs, ["generic_name", "reactionmeddrapt"], "left")
         )
-        table = alerts.contingency(candidates, self._read(spark, st.MARGINAL_COUNTS)).withColumn(
+        prior = self.prior(spark, alerts.contingency(pairs, marginals), frontier)
+        table = alerts.contingency(candidates, marginals).withColumn(
             "evaluated_event_date", F.lit(frontier).cast("date")
         )
+        table = alerts.with_ebgm(spark, table.localCheckpoint(), prior)
         alerts.merge_signals(spark, self.settings, alerts.signal_rows(table, self.labelled, p.signals))
 
         # spikes
