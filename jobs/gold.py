@@ -1,7 +1,7 @@
 """Gold: per-report overdose and anomaly flags with their reasons, and daily aggregates for
 the dashboards. Two queries, each driven by a Change Data Feed:
 - flags (`start`, silver's report changes): the flags of the reports that changed, appended for
-  reports new to silver (idempotent per batch id) and MERGEd for the others;
+  reports that have none yet (idempotent per batch id) and MERGEd for the others;
 - aggregates (`start_aggregates`, gold's flag changes): the aggregates of the days the changed
   flags touch, recomputed whole and MERGEd.
 A re-run of a batch writes the same rows again. The flags, which alerting waits for, do not
@@ -190,18 +190,21 @@ class FlagsWriter:
 
     def update_batch(self, report_changes: DataFrame, batch_id: int) -> None:
         """`report_changes`: silver.adverse_event_report's change feed rows in this batch."""
-        # Per changed report: is it new to silver in this batch (an insert)? New reports have
-        # no flags row yet, so theirs are appended; the others' are MERGEd.
+        def read(table) -> DataFrame:
+            return tables.read(self.spark, self.settings, table)
+
+        # Per changed report: has it a flags row yet? Those without are appended, the others
+        # MERGEd. (Asked of the flags table, not of the change type, so that a re-run, or a
+        # replay from a fresh checkpoint, never appends a report's flags twice.)
+        stored = read(tables.FLAGS).select("safetyreportid", F.lit(False).alias("_new"))
         changed = (report_changes.where("_change_type != 'update_preimage'")
-                   .groupBy("safetyreportid")
-                   .agg(F.max(F.col("_change_type") == "insert").alias("_new"))
+                   .select("safetyreportid").distinct()
+                   .join(stored, "safetyreportid", "left")
+                   .select("safetyreportid", F.coalesce("_new", F.lit(True)).alias("_new"))
                    .persist())
         if changed.isEmpty():
             changed.unpersist()
             return
-
-        def read(table) -> DataFrame:
-            return tables.read(self.spark, self.settings, table)
 
         reports = read(tables.REPORT)
         drugs, reactions = read(tables.DRUG), read(tables.REACTION)
@@ -219,6 +222,7 @@ class FlagsWriter:
         finally:
             new_flags.unpersist()
             changed.unpersist()
+
 
 @dataclass
 class AggregatesWriter:
