@@ -215,7 +215,7 @@ class FlagsWriter:
                      .join(changed, "safetyreportid").persist())
         try:
             tables.append(new_flags.where("_new"), self.settings, tables.FLAGS,
-                          txn=(f"{self.app_id}-flags", batch_id))
+                          txn=tables.batch_txn(report_changes, f"{self.app_id}-flags", batch_id))
             updated = new_flags.where("NOT _new")
             if not updated.isEmpty():
                 merge(self.spark, self.settings, tables.FLAGS, updated)

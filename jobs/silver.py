@@ -298,19 +298,22 @@ class SilverWriter:
         try:
             events = keep(compact(parse(bronze_batch)))
             tables.append(quarantine_rows(events.where(F.size("broken_rules") > 0)),
-                          self.settings, tables.QUARANTINE, txn=(f"{self.app_id}-quarantine", batch_id))
+                          self.settings, tables.QUARANTINE,
+                          txn=tables.batch_txn(bronze_batch, f"{self.app_id}-quarantine", batch_id))
             latest = keep(latest_versions(events.where(F.size("broken_rules") == 0)))
             # Kept so that every write below sees the batch as it was before the report write.
             winners = keep(self._winners(report_rows(latest)))
             has_updates = not winners.where("NOT _new").isEmpty()
             latest = latest.join(winners.select(F.col("safetyreportid").alias("_id")), "_id",
                                  "left_semi")
+            txn = {t: tables.batch_txn(bronze_batch, f"{self.app_id}-{t.name}", batch_id)
+                   for t in (tables.DRUG, tables.REACTION, tables.REPORT)}
             self._write_children(tables.DRUG, drug_rows(latest, self.names), winners, "drug_seq",
-                                 batch_id, has_updates)
+                                 txn[tables.DRUG], has_updates)
             self._write_children(tables.REACTION, reaction_rows(latest), winners, "reaction_seq",
-                                 batch_id, has_updates)
+                                 txn[tables.REACTION], has_updates)
             tables.append(winners.where("_new"), self.settings, tables.REPORT,
-                          txn=(f"{self.app_id}-report", batch_id))
+                          txn=txn[tables.REPORT])
             if has_updates:
                 (tables.delta_table(self.spark, self.settings, tables.REPORT).alias("t")
                  .merge(winners.where("NOT _new").drop("_new").alias("s"),
@@ -332,14 +335,14 @@ class SilverWriter:
         return joined.where(new | F.expr(WINS)).select("s.*", new.alias("_new"))
 
     def _write_children(self, table, incoming: DataFrame, winners: DataFrame, seq: str,
-                        batch_id: int, has_updates: bool) -> None:
+                        txn: tuple[str, int], has_updates: bool) -> None:
         """The drug or reaction rows of the winning reports: appended for new reports
         (idempotent per batch id); for updates, the stored rows of each report made equal to
         the incoming ones — updated and inserted by (report, seq), the rows the new version no
         longer has deleted."""
         new_ids = winners.where("_new").select("safetyreportid")
         tables.append(incoming.join(new_ids, "safetyreportid", "left_semi"), self.settings, table,
-                      txn=(f"{self.app_id}-{table.name}", batch_id))
+                      txn=txn)
         if not has_updates:
             return
         updated = winners.where("NOT _new").select("safetyreportid")

@@ -274,6 +274,14 @@ def read_stream(spark, settings, table: Table, **options):
 
 
 
+def batch_txn(batch_df, app: str, batch_id: int) -> tuple[str, int]:
+    """The (txnAppId, txnVersion) that makes a foreachBatch write idempotent: the app id carries
+    the streaming query's id, which lives in the checkpoint — a restart keeps it (a re-run batch
+    is skipped), a fresh checkpoint gets a new one (its batch ids, from 0 again, are not)."""
+    query_id = batch_df.sparkSession.sparkContext.getLocalProperty("sql.streaming.queryId")
+    return (f"{app}-{query_id}" if query_id else app), batch_id
+
+
 def append(df, settings, table: Table, txn: tuple[str, int] | None = None) -> None:
     """Append rows; with `txn` = (app id, batch id) a re-run of the same batch is skipped by
     Delta itself (idempotent writes in foreachBatch)."""

@@ -105,3 +105,17 @@ def test_crash_mid_batch_then_restart_from_checkpoint_is_exactly_once(spark, fre
     assert table(spark, s, tables.QUARANTINE).count() == 1  # appended once despite the re-run
     counts = pipeline.reconcile(spark, s).first()
     assert (counts.bronze_events, counts.in_silver, counts.quarantined, counts.unaccounted) == (23, 22, 1, 0)
+
+
+def test_a_fresh_checkpoint_over_existing_tables_loses_nothing(spark, fresh_settings):
+    """Replaying bronze from a new checkpoint restarts batch ids at 0: the idempotent appends
+    must not mistake its batches for the old query's and skip them."""
+    s = fresh_settings
+    write_bronze(spark, s, [report(safetyreportid=str(10000100 + i)) for i in range(5)])
+    run_silver(spark, s)
+    write_bronze(spark, s, [report(safetyreportid=str(10000200 + i)) for i in range(3)],
+                 start_offset=5)
+    pipeline.await_run(silver.start(spark, s, AVAILABLE_NOW, query_name="silver-replay"))
+    assert table(spark, s, tables.REPORT).count() == 8
+    assert table(spark, s, tables.DRUG).count() == 8
+    assert table(spark, s, tables.QUARANTINE).count() == 0
