@@ -275,24 +275,23 @@ def merge(spark: SparkSession, settings: Settings, table, rows: DataFrame,
 def start(spark: SparkSession, settings: Settings, trigger: dict, query_name: str = "gold"):
     """Stream silver's report changes → gold flags."""
     tables.ensure(spark, settings, tables.REPORT)  # the stage may start before silver has data
-    writer = FlagsWriter(spark, settings)
-    return (
-        tables.read_stream(spark, settings, tables.REPORT, readChangeFeed="true", startingVersion="0")
-        .writeStream.queryName(query_name)
-        .foreachBatch(writer.update_batch)
-        .option("checkpointLocation", f"{settings.checkpoint_root}/{query_name}")
-        .trigger(**trigger)
-        .start()
-    )
+    return _follow_changes(spark, settings, tables.REPORT, FlagsWriter(spark, settings), trigger,
+                           query_name)
 
 
 def start_aggregates(spark: SparkSession, settings: Settings, trigger: dict,
                      query_name: str = "gold_aggregates"):
     """Stream gold's flag changes → the daily aggregates."""
     tables.ensure(spark, settings, tables.FLAGS)
-    writer = AggregatesWriter(spark, settings)
+    return _follow_changes(spark, settings, tables.FLAGS, AggregatesWriter(spark, settings),
+                           trigger, query_name)
+
+
+def _follow_changes(spark: SparkSession, settings: Settings, source, writer, trigger: dict,
+                    query_name: str):
+    """A query feeding `source`'s change feed, batch by batch, to `writer.update_batch`."""
     return (
-        tables.read_stream(spark, settings, tables.FLAGS, readChangeFeed="true", startingVersion="0")
+        tables.read_stream(spark, settings, source, readChangeFeed="true", startingVersion="0")
         .writeStream.queryName(query_name)
         .foreachBatch(writer.update_batch)
         .option("checkpointLocation", f"{settings.checkpoint_root}/{query_name}")

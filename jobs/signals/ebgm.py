@@ -202,14 +202,7 @@ def neg_log_likelihood_and_gradient(x, k: int, n, e, w, n_star: int) -> tuple[fl
     """
     prior = _from_x(x, k)
     alpha, beta, weight = (np.asarray(v)[:, None] for v in (prior.alphas, prior.betas, prior.weights))
-    log_f = (
-        special.gammaln(alpha + n)
-        - special.gammaln(alpha)
-        - special.gammaln(n + 1)
-        - alpha * np.log1p(e / beta)
-        + special.xlogy(n, e)
-        - n * np.log(beta + e)
-    )
+    log_f = _log_nbinom(n, e, alpha, beta)
     with np.errstate(divide="ignore"):
         log_wf = np.log(weight) + log_f
     log_l = special.logsumexp(log_wf, axis=0)
