@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from generators import speedups  # noqa: E402
 from generators.reference import load_reference  # noqa: E402
 from generators.scenario import load_scenario  # noqa: E402
 from generators.stream import generate  # noqa: E402
@@ -106,11 +107,8 @@ def measure(label: str, make, count_of, repeat: int = 3) -> dict:
     return result
 
 
-def bench_generation(naive_count: int, count: int) -> dict:
-    print("generation + serialization, one core:")
-    naive = measure("baseline: naive Faker loop + json.dumps",
-                    lambda: sum(len(b) for b in naive_faker_reports(naive_count)) and naive_count,
-                    lambda n: n)
+def measure_vigil(count: int, label: str) -> dict:
+    """Vigil's generator on the load_test scenario, fragments warmed up as in a long run."""
     scenario = load_scenario("load_test").with_overrides(reports=count)
     warm = generate(scenario.with_overrides(reports=20_000), seed=7)
     for _ in warm.batches():  # build the lazily made fragments once, as a long run would
@@ -126,12 +124,39 @@ def bench_generation(naive_count: int, count: int) -> dict:
         vigil.bytes = payload_bytes
         return events
 
-    ours = measure("vigil generator: events (payload + headers)", vigil, lambda n: n)
-    ours["avg_payload_bytes"] = round(vigil.bytes / ours["events"])
+    result = measure(label, vigil, lambda n: n)
+    result["avg_payload_bytes"] = round(vigil.bytes / result["events"])
+    return result
+
+
+def measure_pure_python(count: int) -> dict:
+    """The same measurement in a child process with the compiled modules turned off."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, __file__, "--pure-python-generation", str(count)],
+                          env={**os.environ, speedups.PURE_PYTHON_ENV: "1"}, cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    print(done.stdout.splitlines()[0], flush=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def bench_generation(naive_count: int, count: int) -> dict:
+    build = speedups.status()
+    compiled = all(v == "compiled" for v in build.values())
+    print(f"generation + serialization, one core ({'compiled' if compiled else 'pure Python'} "
+          "hot paths):")
+    naive = measure("baseline: naive Faker loop + json.dumps",
+                    lambda: sum(len(b) for b in naive_faker_reports(naive_count)) and naive_count,
+                    lambda n: n)
+    ours = measure_vigil(count, "vigil generator: events (payload + headers)")
     ratio = ours["per_cpu_second"] / naive["per_cpu_second"]
     print(f"  speed-up vs baseline: {ratio:.1f}x (cpu)")
-    return {"naive": naive, "vigil": ours, "ratio_cpu": round(ratio, 1),
-            "ratio_wall": round(ours["per_wall_second"] / naive["per_wall_second"], 1)}
+    out = {"naive": naive, "vigil": ours, "ratio_cpu": round(ratio, 1),
+           "ratio_wall": round(ours["per_wall_second"] / naive["per_wall_second"], 1),
+           "build": build}
+    if compiled:
+        out["pure_python"] = measure_pure_python(count)
+    return out
 
 
 # --- 3. workers ---------------------------------------------------------------------------------
@@ -292,6 +317,10 @@ def write_section(results: dict, command: str) -> None:
         f"{gen['vigil']['events']:,} | **{gen['vigil']['per_cpu_second']:,}** | "
         f"{gen['vigil']['per_wall_second']:,} |",
         f"| speed-up over the baseline | | **{gen['ratio_cpu']}×** | {gen['ratio_wall']}× |",
+        *([f"| the same generator as pure Python (`VIGIL_PURE_PYTHON=1`; above: hot paths "
+           f"compiled by Cython, scripts/build_speedups.py) | {gen['pure_python']['events']:,} | "
+           f"{gen['pure_python']['per_cpu_second']:,} | {gen['pure_python']['per_wall_second']:,} |"]
+          if "pure_python" in gen else []),
         "",
         f"Average payload: {gen['vigil']['avg_payload_bytes']:,} bytes.",
     ]
@@ -357,12 +386,18 @@ def main() -> int:
                         help="also a paced run at a rate the machine can keep up with")
     parser.add_argument("--kafka-steady-seconds", type=float, default=20)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--pure-python-generation", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pure_python_generation:  # the child of measure_pure_python
+        result = measure_vigil(args.pure_python_generation, "the same, pure Python")
+        print(json.dumps(result))
+        return 0
     random.seed(0)
     results = {"load_average": os.getloadavg()[:2]}
     print(f"load average {results['load_average'][0]:.1f} (1 min), {os.cpu_count()} cores")
     results["generation"] = bench_generation(args.naive_count, args.count)
-    results["workers"] = bench_workers(args.workers_count)
+    if args.workers_count:
+        results["workers"] = bench_workers(args.workers_count)
     if not args.no_kafka:
         broker = None
         bootstrap = args.bootstrap

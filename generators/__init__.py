@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import importlib
 
+from generators import speedups
+
+speedups.install()  # before any hot-path module loads: compiled builds, when current
+
 _EXPORTS = {
     "Event": "generators.event",
     "EventStream": "generators.stream",

@@ -28,6 +28,7 @@ from generators.pools import build_pools
 from generators.reactions import (
     FATAL,
     MILD,
+    OUTCOME_CODES,
     OUTCOME_TABLE_BITS,
     TERM_TABLE_BITS,
     TYPICALLY_SERIOUS,
@@ -38,21 +39,6 @@ from generators.sampling import TABLE_BITS, TABLE_SIZE, mapping_table, weighted_
 
 SENDER = {"sendertype": "2", "senderorganization": "FDA-Public Use"}
 RECEIVER = {"receivertype": "6", "receiverorganization": "FDA"}
-SERIOUSNESS_FIELDS = (
-    "seriousnessdeath",
-    "seriousnesslifethreatening",
-    "seriousnesshospitalization",
-    "seriousnessdisabling",
-    "seriousnesscongenitalanomali",
-    "seriousnessother",
-)
-# field order of a report, used when a follow-up rebuilds one
-REPORT_FIELDS = (
-    "safetyreportid", "safetyreportversion", "receivedate", "receivedateformat", "receiptdate",
-    "receiptdateformat", "transmissiondate", "transmissiondateformat", "reporttype", "serious",
-    *SERIOUSNESS_FIELDS, "fulfillexpeditecriteria", "occurcountry", "primarysourcecountry",
-    "primarysource", "sender", "receiver", "companynumb", "duplicate", "reportduplicate", "patient",
-)
 OVERDOSE_TERM_WEIGHTS = {
     "Overdose": 40, "Intentional overdose": 18, "Accidental overdose": 15,
     "Toxicity to various agents": 15, "Poisoning": 4, "Poisoning deliberate": 4,
@@ -98,6 +84,9 @@ def _seriousness_json(flags: tuple[str, ...]) -> bytes:
     serious = "1" if flags else "2"
     fields = {"serious": serious, **dict.fromkeys(flags, "1"), "fulfillexpeditecriteria": serious}
     return _dumps(fields)[1:-1]
+
+
+_DEATH_SERIOUSNESS = _seriousness_json(("seriousnessdeath",))  # what a follow-up's death sets
 
 
 class ReportFactory:
@@ -429,48 +418,59 @@ class ReportFactory:
                                  extra_terms=tuple(terms), suspect_entry=entry,
                                  force_serious=True)
 
-    def follow_up(self, rng: random.Random, report: dict, version: int, arrival_day: int,
-                  receive_day: int) -> dict:
+    def follow_up(self, rng: random.Random, payload: bytes, version: int, arrival_day: int,
+                  receive_day: int) -> bytes:
         """The same report with a higher version: later receipt date, updated outcomes.
 
-        `receive_day` is the report's receivedate as a day number (days since 1970-01-01).
+        `payload` is a report as `build_bytes` (or an earlier follow-up) made it; `receive_day`
+        is its receivedate as a day number (days since 1970-01-01). The JSON bytes are edited in
+        place rather than parsed and rebuilt (a fifth of the cost): every key edited occurs
+        once, and a JSON string cannot hold an unescaped quote, so `"key":` finds the field.
         """
         rnd = rng.random
         cat = self.reactions
-        index, fragments, fatal, typical = (cat.index, cat.fragments, cat.fatal,
+        index, fragments, fatal, typical = (cat.index, cat.fragments_json, cat.fatal,
                                             cat.typically_serious)
+        start = payload.index(b'"reaction":[') + len(b'"reaction":[')
+        end = payload.index(b'],"drug":[', start)
         reactions = []
         death = False
-        for old in report["patient"]["reaction"]:
+        for old in orjson.loads(b"[" + payload[start:end] + b"]"):
             term = index[old["reactionmeddrapt"]]
             if fatal[term] or (typical[term] and rnd() < 0.05):
-                outcome = 4
+                outcome = OUTCOME_CODES.index("5")
                 death = True
             else:
                 outcome = _FOLLOW_UP_OUTCOMES[int(rnd() * len(_FOLLOW_UP_OUTCOMES))]
             reactions.append(fragments[term][outcome])
         receipt_day = max(arrival_day - int(rnd() * 3), receive_day)
-        updated = dict(report)
-        updated["safetyreportversion"] = str(version)
-        updated["receiptdate"] = self.days[receipt_day]
-        updated["transmissiondate"] = self.days[arrival_day]
-        patient = dict(report["patient"])
-        patient["reaction"] = reactions
-        if death and updated.get("seriousnessdeath") != "1":
-            for field in SERIOUSNESS_FIELDS:
-                updated.pop(field, None)
-            updated["serious"] = "1"
-            updated["seriousnessdeath"] = "1"
-            updated["fulfillexpeditecriteria"] = "1"
-            updated = {k: updated[k] for k in REPORT_FIELDS if k in updated}
-        if death and "patientdeath" not in patient:
-            patient = {k: v for k, v in patient.items() if k not in ("reaction", "drug")}
-            patient["patientdeath"] = {"patientdeathdate": self.days[receipt_day],
-                                       "patientdeathdateformat": "102"}
-            patient["reaction"] = reactions
-            patient["drug"] = report["patient"]["drug"]
-        updated["patient"] = patient
-        return updated
+        days = self.days
+        head = payload[:start - len(b'"reaction":[')]
+        if death and b'"patientdeath":' not in head:
+            head += (b'"patientdeath":{"patientdeathdate":"' + days.as_bytes(receipt_day)
+                     + b'","patientdeathdateformat":"102"},')
+        if death and b'"seriousnessdeath":"1"' not in head:
+            head = _replace_between(head, b'"serious":', b'"fulfillexpeditecriteria":"',
+                                    _DEATH_SERIOUSNESS)
+        head = _replace_value(head, b"safetyreportversion", str(version).encode())
+        head = _replace_value(head, b"receiptdate", days.as_bytes(receipt_day))
+        head = _replace_value(head, b"transmissiondate", days.as_bytes(arrival_day))
+        return b"".join((head, b'"reaction":[', b",".join(reactions), payload[end:]))
+
+
+def _replace_value(payload: bytes, key: bytes, value: bytes) -> bytes:
+    """The payload with the string value of its (only) field `key` replaced."""
+    start = payload.index(b'"' + key + b'":"') + len(key) + 4
+    end = payload.index(b'"', start)
+    return payload[:start] + value + payload[end:]
+
+
+def _replace_between(payload: bytes, first: bytes, last: bytes, fields: bytes) -> bytes:
+    """The payload with the fields from key `first` through the string field `last` (which
+    follows it) replaced by `fields`."""
+    start = payload.index(first)
+    end = payload.index(b'"', payload.index(last, start) + len(last)) + 1
+    return payload[:start] + fields + payload[end:]
 
 
 @functools.lru_cache(maxsize=4)

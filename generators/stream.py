@@ -23,8 +23,6 @@ import random
 import time
 from collections.abc import Iterator
 
-import orjson
-
 from generators import contract
 from generators.clock import HMS, MILLIS, SECONDS_PER_DAY, IsoTimestamps, shared_days
 from generators.event import Event
@@ -66,7 +64,7 @@ def check_timeline(scenario: Scenario, plan: Plan | None = None) -> None:
     fu, du, la = scenario.followups, scenario.duplicates, scenario.lateness
     first_day = (int(scenario.start // SECONDS_PER_DAY) - START_DATE_SPREAD_DAYS
                  - max(1, int(la.max // SECONDS_PER_DAY)) - 2)
-    last_arrival = max([scenario.end, *(x.time for x in plan.injections[-1:])])
+    last_arrival = max([scenario.end] + [x.time for x in plan.injections[-1:]])
     horizon = (fu.max_versions - 1) * fu.mean_delay * MAX_DELAY_FACTOR + du.max_delay
     last_day = int((last_arrival + horizon) // SECONDS_PER_DAY) + 2
     if first_day < days.first or last_day > days.last:
@@ -328,7 +326,7 @@ class EventStream:
     # --- follow-ups and re-sends
     def _schedule_resend(self, follow_up: bool, rng, rid, t, receive_day, seq, payload, carried):
         if follow_up:
-            report = orjson.loads(payload)
+            report = payload
             fu = self.scenario.followups
             versions = 1 if fu.max_versions < 3 or rng.random() >= 0.3 else 2
             due = t
@@ -336,8 +334,8 @@ class EventStream:
                 due += min(-fu.mean_delay * math.log(1.0 - rng.random()), self._max_delay)
                 report = self.factory.follow_up(rng, report, v, int(due // SECONDS_PER_DAY),
                                                 receive_day)
-                heapq.heappush(self._pending, (due, seq + v - 1, rid, orjson.dumps(report),
-                                               carried, "followups"))
+                heapq.heappush(self._pending, (due, seq + v - 1, rid, report, carried,
+                                               "followups"))
         else:
             due = t + rng.random() * self.scenario.duplicates.max_delay
             heapq.heappush(self._pending, (due, seq + DUPLICATE_VARIANT, rid, payload, carried,

@@ -12,9 +12,13 @@ Nothing is lost silently: an event a sink cannot deliver goes to the dead-letter
 reason, and is counted.
 """
 
-from ingesters.errors import SinkConfigError, SinkFatalError
-from ingesters.factory import SINK_NAMES, open_sink
-from ingesters.sink import Sink
-from ingesters.stats import DeliveryStats
+from generators import speedups
+
+speedups.install()  # before ingesters.kafka loads: its compiled build, when current
+
+from ingesters.errors import SinkConfigError, SinkFatalError  # noqa: E402
+from ingesters.factory import SINK_NAMES, open_sink  # noqa: E402
+from ingesters.sink import Sink  # noqa: E402
+from ingesters.stats import DeliveryStats  # noqa: E402
 
 __all__ = ["SINK_NAMES", "DeliveryStats", "Sink", "SinkConfigError", "SinkFatalError", "open_sink"]

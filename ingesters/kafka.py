@@ -3,6 +3,12 @@
 Key = safetyreportid, value = the payload bytes, headers = the contract metadata. Delivery is
 asynchronous: `send` queues, librdkafka batches and retries, and a delivery callback counts
 each event as sent or dead-letters it with the broker's reason. `flush` waits for all of them.
+
+A delivery report carries the event's key and payload but not its headers (confluent-kafka does
+not hand them back, to keep reports cheap); binding each event to its own callback instead
+costs the sending thread 2-3 µs an event, a sixth of its time at full speed. So a delivery
+failure's dead letter has the key (the report id) and the exact payload, without headers or
+vigil_event_seq; an event refused before queueing (e.g. too large) keeps everything.
 """
 
 from __future__ import annotations

@@ -56,4 +56,6 @@ if [ "$(cat .jvm/.vigil-stamp 2>/dev/null)" != "$jvm_stamp" ]; then
   fi
   echo "$jvm_stamp" > .jvm/.vigil-stamp
 fi
+# compiled builds of the generator's hot paths; skipped when current, pure Python if it fails
+.venv/bin/python scripts/build_speedups.py | grep -v "up to date" || true
 echo "setup: ready (.venv, .jvm)"

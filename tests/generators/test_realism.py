@@ -164,3 +164,32 @@ def test_follow_ups_duplicates_and_late_reports(reports):
     assert 0.06 < len(late) / len(originals) < 0.14  # share 0.10
     arrival_order = [r["receivedate"] for e, r in reports]
     assert arrival_order != sorted(arrival_order), "event time is out of order at arrival"
+
+
+def test_a_follow_up_changes_only_what_a_follow_up_changes(reports):
+    """Version, receipt and transmission dates, reaction outcomes, and what a new death implies
+    (seriousnessdeath, patientdeath); the same terms in the same order, everything else as
+    it was in the version before."""
+    by_seq = {e.seq: r for e, r in reports}
+    followups = [(e, r) for e, r in reports if e.seq % 4 in (1, 2)]
+    deaths = 0
+    for event, report in followups:
+        before = by_seq[event.seq - 1]  # the version this one was made from
+        terms = [x["reactionmeddrapt"] for x in report["patient"]["reaction"]]
+        assert terms == [x["reactionmeddrapt"] for x in before["patient"]["reaction"]]
+        died = any(x.get("reactionoutcome") == "5" for x in report["patient"]["reaction"])
+        if died:
+            assert report["serious"] == report["seriousnessdeath"] == "1"
+            assert "patientdeath" in report["patient"]
+            deaths += before.get("seriousnessdeath") != "1"
+        changed = {"safetyreportversion", "receiptdate", "transmissiondate", "patient"}
+        if died and before.get("seriousnessdeath") != "1":
+            changed |= {k for k in report.keys() | before.keys() if k.startswith("serious")}
+            changed.add("fulfillexpeditecriteria")
+        assert {k: v for k, v in report.items() if k not in changed} == \
+               {k: v for k, v in before.items() if k not in changed}
+        assert list(report) == [k for k in report if k in before or k.startswith("serious")]
+        patient_keys = {"reaction", "patientdeath"}
+        assert {k: v for k, v in report["patient"].items() if k not in patient_keys} == \
+               {k: v for k, v in before["patient"].items() if k not in patient_keys}
+    assert deaths > 0, "some follow-ups report a new death"

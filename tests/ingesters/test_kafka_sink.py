@@ -83,3 +83,50 @@ def test_an_event_the_broker_refuses_is_dead_lettered_and_exit_code_3(kafka_brok
     assert [letter["vigil_event_seq"]] == oversize[0]["event_seqs"]
     assert len(base64.b64decode(letter["payload_base64"])) > 1_000_000
     assert len(consume_all(kafka_broker.bootstrap, topic, summary.sent)) == summary.sent
+
+
+def _events(count: int) -> list:
+    scenario = load_scenario("load_test").with_overrides(reports=count)
+    return [e for e in generate(scenario, seed=5)][:count]
+
+
+def test_one_event_in_sixteen_is_timed(kafka_broker):
+    from ingesters.kafka import KafkaSink
+    from ingesters.kafka_config import local_config
+    from ingesters.sink import LATENCY_SAMPLE_EVERY
+
+    topic = f"adverse-events-{uuid.uuid4().hex[:8]}"
+    events = _events(100)
+    with KafkaSink(local_config(kafka_broker.bootstrap), topic, create_partitions=2) as sink:
+        sink.send(events)
+        sink.flush(30)
+        assert (sink.stats.sent, sink.stats.failed) == (100, 0)
+        assert sink.stats.latency.seen == -(-100 // LATENCY_SAMPLE_EVERY)
+    got = consume_all(kafka_broker.bootstrap, topic, 100)
+    assert sorted(m.value() for m in got) == sorted(e.payload for e in events)
+
+
+def test_deliveries_that_fail_after_queueing_are_dead_lettered(tmp_path):
+    """Nothing listens on the port: every queued event times out and is dead-lettered with the
+    reason, its key and its exact payload (delivery reports carry no headers, see the sink)."""
+    import socket
+
+    from ingesters.dead_letter import DeadLetterFile
+    from ingesters.kafka import KafkaSink
+    from ingesters.kafka_config import local_config
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{s.getsockname()[1]}"
+    config = {**local_config(closed), "message.timeout.ms": 1500}
+    events = _events(40)
+    sink = KafkaSink(config, "nowhere", dead_letter=DeadLetterFile(tmp_path / "dl.jsonl", "kafka"),
+                     check=False)
+    sink.send(events)
+    sink.flush(20)
+    sink.close()
+    assert (sink.stats.sent, sink.stats.failed) == (0, 40)
+    letters = read_dead_letters(tmp_path / "dl.jsonl")
+    assert sorted((x["key"], base64.b64decode(x["payload_base64"])) for x in letters) == sorted(
+        (e.key, e.payload) for e in events)
+    assert all("timed out" in x["reason"].lower() for x in letters)
