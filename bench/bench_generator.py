@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -113,6 +114,8 @@ def measure_vigil(count: int, label: str) -> dict:
     warm = generate(scenario.with_overrides(reports=20_000), seed=7)
     for _ in warm.batches():  # build the lazily made fragments once, as a long run would
         pass
+    gc.collect()
+    gc.freeze()  # as the CLI does (RunOptions.tune_gc): start-up objects out of the collector
 
     def vigil():
         events = 0
@@ -124,7 +127,10 @@ def measure_vigil(count: int, label: str) -> dict:
         vigil.bytes = payload_bytes
         return events
 
-    result = measure(label, vigil, lambda n: n)
+    try:
+        result = measure(label, vigil, lambda n: n)
+    finally:
+        gc.unfreeze()
     result["avg_payload_bytes"] = round(vigil.bytes / result["events"])
     return result
 

@@ -200,7 +200,12 @@ def require_broker_jars() -> Path:
 
 
 def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random Kafka cluster id (URL-safe base64 of a UUID). Like Kafka's Uuid.randomUuid, never
+    one starting with '-', which the storage tool would read as an option (1 start in 64)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _terminate(pid: int, timeout: float, wait=None) -> None:

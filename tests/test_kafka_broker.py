@@ -58,3 +58,16 @@ def test_cli_start_status_stop_and_a_broker_that_dies_while_starting(tmp_path):
     # Storage is formatted now; a JVM that cannot start must be reported, not waited on.
     with pytest.raises(BrokerError, match="exited with code .* while starting; see"):
         KafkaBroker(data_dir=tmp_path, heap="1k").start(timeout=30)
+
+
+def test_cluster_ids_never_start_with_a_dash(monkeypatch):
+    """The storage tool reads '-t -abc…' as an option: one random id in 64 used to fail it."""
+    import uuid
+
+    from scripts import kafka_broker
+
+    dash_first = uuid.UUID(bytes=b"\xfb" + bytes(15))  # base64 of 0xfb… starts with '-'
+    draws = iter([dash_first, uuid.UUID(int=7)])
+    monkeypatch.setattr(kafka_broker.uuid, "uuid4", lambda: next(draws))
+    cluster_id = kafka_broker._cluster_id()
+    assert not cluster_id.startswith("-") and len(cluster_id) == 22
