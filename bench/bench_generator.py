@@ -363,7 +363,16 @@ def write_section(results: dict, command: str) -> None:
         lines.append("")
         lines.append("Send latency: from when an event was due (open-loop schedule; unpaced: "
                      "handed to the sink) to the broker's acknowledgement, one event in 16 timed.")
-    lines += ["", *target_lines(results)]
+    lines += ["", *target_lines(results), "",
+              "Notes. The compiled row is what `make setup` gives: Cython compiles "
+              "generators/reports.py, generators/stream.py and ingesters/kafka.py unchanged "
+              "(generators/speedups.py; a test checks they make the same bytes as pure Python, "
+              "which runs wherever there is no C compiler). On this shared machine one run "
+              "differs from the next by up to ±10%, so read the figures with that margin. What "
+              "bounds the Kafka rate is the sending thread: generation plus `produce` and the "
+              "delivery reports (about 5 µs an event); librdkafka's threads and the broker use "
+              "the other core. Sustained runs are paced a little above 50,000/s: an open-loop "
+              "run paced at exactly the target cannot report more than the target.", ""]
     section = "\n".join(lines) + "\n"
     text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
     start = text.find(SECTION + "\n")
