@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pyspark.sql import functions as F  # noqa: E402
 
-from jobs import bronze, gold, pipeline, silver, tables  # noqa: E402
+from jobs import bronze, gold, pipeline, realtime, silver, tables  # noqa: E402
 from jobs.runtime import get_spark  # noqa: E402
 from jobs.settings import PROJECT_ROOT, Settings  # noqa: E402
 from jobs.sources import SourceParams  # noqa: E402
@@ -112,14 +112,19 @@ def _batch_seconds(query) -> dict:
             "max_s": durations[-1]}
 
 
-def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, trigger: str) -> dict:
-    settings = Settings(profile="local", data_root=str(work / "latency"),
-                        kafka_bootstrap=broker.bootstrap, topic="bench-latency")
+def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, trigger: str,
+            mode: str) -> dict:
+    settings = Settings(profile="local", data_root=str(work / f"latency-{mode}"),
+                        kafka_bootstrap=broker.bootstrap, topic=f"bench-latency-{mode}")
     t = {"processingTime": trigger}
+    aggregates = {"processingTime": "30 seconds"}
     create_topic(broker.bootstrap, settings.topic)  # the query subscribes before any event is sent
-    queries = [bronze.start(spark, settings, SourceParams(starting_offsets="latest"), t),
-               silver.start(spark, settings, t), gold.start(spark, settings, t),
-               gold.start_aggregates(spark, settings, {"processingTime": "30 seconds"})]
+    source = SourceParams(starting_offsets="latest")
+    if mode == "realtime":
+        queries = realtime.start_with_aggregates(spark, settings, source, t, aggregates)
+    else:
+        queries = [bronze.start(spark, settings, source, t), silver.start(spark, settings, t),
+                   gold.start(spark, settings, t), gold.start_aggregates(spark, settings, aggregates)]
     try:
         time.sleep(15)  # the queries' first (empty) batches
         sent = send(broker.bootstrap, settings.topic, "--rate", str(rate), "--duration",
@@ -136,7 +141,8 @@ def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, tri
                    .alias("s")))
     p50, p95, p99 = lat.approxQuantile("s", [0.5, 0.95, 0.99], 0.001)
     return {"reports": lat.count(), "events_sent": sent, "batches": batches, "p50_s": p50,
-            "p95_s": p95, "p99_s": p99, "rate": rate, "seconds": seconds, "trigger": trigger}
+            "p95_s": p95, "p99_s": p99, "rate": rate, "seconds": seconds, "trigger": trigger,
+            "mode": mode}
 
 
 def main() -> int:
@@ -147,6 +153,8 @@ def main() -> int:
     parser.add_argument("--trigger", default="1 second")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--latency-modes", default="realtime,staged",
+                        help="realtime: one query for bronze+silver+flags; staged: one per stage")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
     broker = KafkaBroker(data_dir=work / "kafka", heap="1g")
@@ -163,9 +171,9 @@ def main() -> int:
                 print(f"  {name:<7} {s:7.1f} s = {tp['events'] / s:10,.0f} events/s")
             print(f"  pipeline {tp['total_s']:6.1f} s = {tp['rate']:10,.0f} events/s "
                   f"({tp['rate'] / tp['baseline_rate']:.2f}x the baseline copy)")
-        if not args.skip_latency:
-            lt = latency(spark, broker, work, args.rate, args.seconds, args.trigger)
-            print(f"latency at {lt['rate']}/s for {lt['seconds']} s, trigger {lt['trigger']}: "
+        for mode in ([] if args.skip_latency else args.latency_modes.split(",")):
+            lt = latency(spark, broker, work, args.rate, args.seconds, args.trigger, mode)
+            print(f"latency ({mode}) at {lt['rate']}/s for {lt['seconds']} s, trigger {lt['trigger']}: "
                   f"{lt['events_sent']:,} events sent, {lt['reports']:,} reports in gold, "
                   f"p50 {lt['p50_s']:.2f} s, p95 {lt['p95_s']:.2f} s, "
                   f"p99 {lt['p99_s']:.2f} s")

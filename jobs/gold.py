@@ -190,15 +190,22 @@ class FlagsWriter:
 
     def update_batch(self, report_changes: DataFrame, batch_id: int) -> None:
         """`report_changes`: silver.adverse_event_report's change feed rows in this batch."""
+        self.update_reports(
+            report_changes.where("_change_type != 'update_preimage'").select("safetyreportid"),
+            tables.batch_txn(report_changes, f"{self.app_id}-flags", batch_id))
+
+    def update_reports(self, report_ids: DataFrame, txn: tuple[str, int]) -> None:
+        """Recompute the flags of these reports (ids may repeat) from the silver tables.
+
+        Per report: has it a flags row yet? Those without are appended (idempotent by `txn`),
+        the others MERGEd, rewriting only flags that changed. (Asked of the flags table, not of
+        why the report is here, so that a re-run, or a replay from a fresh checkpoint, never
+        appends a report's flags twice.)"""
         def read(table) -> DataFrame:
             return tables.read(self.spark, self.settings, table)
 
-        # Per changed report: has it a flags row yet? Those without are appended, the others
-        # MERGEd. (Asked of the flags table, not of the change type, so that a re-run, or a
-        # replay from a fresh checkpoint, never appends a report's flags twice.)
         stored = read(tables.FLAGS).select("safetyreportid", F.lit(False).alias("_new"))
-        changed = (report_changes.where("_change_type != 'update_preimage'")
-                   .select("safetyreportid").distinct()
+        changed = (report_ids.distinct()
                    .join(stored, "safetyreportid", "left")
                    .select("safetyreportid", F.coalesce("_new", F.lit(True)).alias("_new"))
                    .persist())
@@ -214,8 +221,7 @@ class FlagsWriter:
                            reactions.join(ids, "safetyreportid", "left_semi"), self.facts)
                      .join(changed, "safetyreportid").persist())
         try:
-            tables.append(new_flags.where("_new"), self.settings, tables.FLAGS,
-                          txn=tables.batch_txn(report_changes, f"{self.app_id}-flags", batch_id))
+            tables.append(new_flags.where("_new"), self.settings, tables.FLAGS, txn=txn)
             updated = new_flags.where("NOT _new")
             if not updated.isEmpty():
                 merge(self.spark, self.settings, tables.FLAGS, updated)

@@ -55,12 +55,23 @@ def run_available_now(spark: SparkSession, settings: Settings, source: SourcePar
     return [
         await_run(bronze.start(spark, settings, source, trigger)),
         await_run(silver.start(spark, settings, trigger)),
-        *[await_run(query) for query in start_gold(spark, settings, trigger)],
+        *run_gold(spark, settings, trigger),
     ]
 
 
+def run_gold(spark: SparkSession, settings: Settings, trigger: dict) -> list[StageRun]:
+    """Gold's two queries, until they stop (availableNow) or fail. With availableNow the
+    aggregates start only once the flags are written: such a query reads only what its
+    source holds when it starts."""
+    if trigger.get("availableNow"):
+        return [await_run(gold.start(spark, settings, trigger)),
+                await_run(gold.start_aggregates(spark, settings, trigger))]
+    return [await_run(query) for query in start_gold(spark, settings, trigger)]
+
+
 def start_gold(spark: SparkSession, settings: Settings, trigger: dict) -> list:
-    """Gold's two queries: the flags, then the daily aggregates that follow them."""
+    """Gold's two queries, running side by side: the flags, and the daily aggregates that
+    follow their change feed (for processing-time triggers; see `run_gold`)."""
     return [gold.start(spark, settings, trigger), gold.start_aggregates(spark, settings, trigger)]
 
 
@@ -167,12 +178,11 @@ def run_stage(stage: str, widgets: dict, secrets=None) -> DataFrame:
     spark = get_spark(settings, app_name=f"vigil-{stage}")
     trigger = parse_trigger(values["trigger"])
     if stage == "bronze":
-        queries = [bronze.start(spark, settings, source_params(values, secrets), trigger)]
+        runs = [await_run(bronze.start(spark, settings, source_params(values, secrets), trigger))]
     elif stage == "gold":
-        queries = start_gold(spark, settings, trigger)
+        runs = run_gold(spark, settings, trigger)
     else:
-        queries = [STAGES[stage](spark, settings, trigger)]
-    runs = [await_run(query) for query in queries]
+        runs = [await_run(STAGES[stage](spark, settings, trigger))]
     return spark.createDataFrame(
         [(run.stage, run.batches, run.input_rows, run.seconds) for run in runs],
         "stage string, batches int, input_rows long, seconds double",

@@ -5,7 +5,8 @@ Per micro-batch (`upsert_batch`):
   1. each event is parsed once and reduced to what the batch needs (`compact`): the rule
      verdict, the report's typed columns, its drug and reaction arrays — and the payload only
      when the event goes to quarantine, so a cached batch is a fraction of the raw bytes;
-  2. events that break a rule are appended to `silver.quarantine` (idempotent per batch id);
+  2. events that break a rule are appended to `silver.quarantine` (idempotent per batch id;
+     no commit when none did), at the same time as step 4;
   3. the rest are reduced to the latest version per report, then compared with what is stored:
      a report never seen before is *new*, one that replaces the stored version *updates*;
   4. drug and reaction rows: appended for new reports (idempotent per batch id), replaced by
@@ -18,6 +19,7 @@ most of any stream, and appending them skips the MERGE's join with the stored ta
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -288,7 +290,10 @@ class SilverWriter:
             tables.ensure(self.spark, self.settings, table)
         self.names = F.broadcast(reference.product_names(self.spark)).cache()
 
-    def upsert_batch(self, bronze_batch: DataFrame, batch_id: int) -> None:
+    def upsert_batch(self, bronze_batch: DataFrame, batch_id: int,
+                     then: Callable[[DataFrame], None] | None = None) -> None:
+        """Write one micro-batch of bronze rows. `then`, if given, is called last with the ids
+        of every report the batch's valid events name (the low-latency query flags them)."""
         cached = []  # released after the batch, whatever happens: a continuous job runs for weeks
 
         def keep(df: DataFrame) -> DataFrame:
@@ -297,21 +302,26 @@ class SilverWriter:
 
         try:
             events = keep(compact(parse(bronze_batch)))
-            tables.append(quarantine_rows(events.where(F.size("broken_rules") > 0)),
-                          self.settings, tables.QUARANTINE,
-                          txn=tables.batch_txn(bronze_batch, f"{self.app_id}-quarantine", batch_id))
-            latest = keep(latest_versions(events.where(F.size("broken_rules") == 0)))
+            invalid = events.where(F.size("broken_rules") > 0)
+            valid = events.where(F.size("broken_rules") == 0)
+            latest = keep(latest_versions(valid))
             # Kept so that every write below sees the batch as it was before the report write.
             winners = keep(self._winners(report_rows(latest)))
             has_updates = not winners.where("NOT _new").isEmpty()
             latest = latest.join(winners.select(F.col("safetyreportid").alias("_id")), "_id",
                                  "left_semi")
             txn = {t: tables.batch_txn(bronze_batch, f"{self.app_id}-{t.name}", batch_id)
-                   for t in (tables.DRUG, tables.REACTION, tables.REPORT)}
-            self._write_children(tables.DRUG, drug_rows(latest, self.names), winners, "drug_seq",
-                                 txn[tables.DRUG], has_updates)
-            self._write_children(tables.REACTION, reaction_rows(latest), winners, "reaction_seq",
-                                 txn[tables.REACTION], has_updates)
+                   for t in (tables.QUARANTINE, tables.DRUG, tables.REACTION, tables.REPORT)}
+            # quarantine and the two child tables at once (different tables); reports after
+            tables.concurrently(
+                None if invalid.isEmpty() else lambda: tables.append(
+                    quarantine_rows(invalid), self.settings, tables.QUARANTINE,
+                    txn=txn[tables.QUARANTINE]),
+                lambda: self._write_children(tables.DRUG, drug_rows(latest, self.names), winners,
+                                             "drug_seq", txn[tables.DRUG], has_updates),
+                lambda: self._write_children(tables.REACTION, reaction_rows(latest), winners,
+                                             "reaction_seq", txn[tables.REACTION], has_updates),
+            )
             tables.append(winners.where("_new"), self.settings, tables.REPORT,
                           txn=txn[tables.REPORT])
             if has_updates:
@@ -321,6 +331,10 @@ class SilverWriter:
                  .whenMatchedUpdateAll(condition=WINS)
                  .whenNotMatchedInsertAll()
                  .execute())
+            if then is not None:
+                # every valid report, not only the winners: after a crash between this batch's
+                # silver and gold writes, its re-run finds no winners but must still flag them
+                then(valid.select(F.col("_id").alias("safetyreportid")))
         finally:
             for df in cached:
                 df.unpersist()

@@ -146,3 +146,15 @@ def test_hostile_events_through_kafka_are_quarantined_by_rule_and_the_stream_goe
     got = {r.headers["case"]: r.broken_rules for r in q.collect()}
     assert got == {name: [name] for name in hostile}
     assert [r.safetyreportid for r in read(spark, settings, tables.REPORT).collect()] == ["30000001"]
+
+
+def test_daily_aggregates_count_every_flagged_report_once(spark, demo_run):
+    """Gold's aggregates query runs after the flags (an availableNow query reads only what its
+    source holds when it starts): every report is counted once per day and country."""
+    settings, _, _ = demo_run
+    flags = read(spark, settings, tables.FLAGS)
+    by_country = read(spark, settings, tables.COUNTRY_DAILY)
+    assert by_country.agg(F.sum("reports")).first()[0] == flags.count() > 0
+    overdoses = flags.where("is_overdose").count()
+    assert by_country.agg(F.sum("overdoses")).first()[0] == overdoses > 0
+    assert read(spark, settings, tables.DRUG_DAILY).count() > 0

@@ -1,0 +1,98 @@
+"""The low-latency query (bronze + silver + gold flags in one foreachBatch) against the staged
+job: the same demo scenario through the real broker gives the same tables, and a crash between
+a batch's silver and gold writes, then a restart from the checkpoint, still gives them, once."""
+
+import uuid
+
+import pytest
+from pyspark.sql import functions as F
+
+from generators.stream import generate
+from jobs import gold, pipeline, realtime, tables
+from jobs.settings import Settings
+from jobs.sources import SourceParams
+from tests.pipeline.test_end_to_end import produce
+
+pytestmark = [pytest.mark.spark, pytest.mark.kafka, pytest.mark.slow]
+
+# what each table must hold the same in both runs (timestamps of the run itself left out)
+COMPARED = {
+    tables.BRONZE_RAW: ["bronze_id", "key", "payload"],
+    tables.REPORT: ["safetyreportid", "safetyreportversion", "payload_sha256", "serious",
+                    "patient_age_years", "receivedate"],
+    tables.DRUG: ["safetyreportid", "drug_seq", "generic_name", "daily_dose_mg"],
+    tables.REACTION: ["safetyreportid", "reaction_seq", "reactionmeddrapt", "reactionoutcome"],
+    tables.QUARANTINE: ["bronze_id", "broken_rules"],
+    tables.FLAGS: ["safetyreportid", "safetyreportversion", "is_overdose", "overdose_reasons",
+                   "is_anomaly", "anomaly_reasons"],
+    tables.DRUG_DAILY: ["receivedate", "generic_name", "occurcountry", "reports", "overdoses"],
+}
+
+
+def rows(spark, settings, table) -> list:
+    df = spark.read.format("delta").load(settings.table_path(table.name))
+    return sorted(tuple(r) for r in df.select(*COMPARED[table]).collect())
+
+
+def run_realtime(spark, settings, batch_events: int) -> None:
+    realtime.run_available_now(spark, settings, SourceParams(max_offsets_per_trigger=batch_events))
+
+
+@pytest.fixture(scope="module")
+def topic_and_staged(spark, kafka_broker, tmp_path_factory):
+    events = list(generate("demo", seed=5))
+    topic = f"realtime-{uuid.uuid4().hex[:6]}"
+    produce(kafka_broker.bootstrap, topic, [(e.key, e.payload, e.headers) for e in events])
+    staged = Settings(profile="local", data_root=str(tmp_path_factory.mktemp("staged")),
+                      kafka_bootstrap=kafka_broker.bootstrap, topic=topic)
+    pipeline.run_available_now(spark, staged, SourceParams())
+    return topic, staged, len(events)
+
+
+def test_realtime_query_writes_what_the_staged_job_writes(spark, kafka_broker, tmp_path,
+                                                          topic_and_staged):
+    topic, staged, n_events = topic_and_staged
+    settings = Settings(profile="local", data_root=str(tmp_path / "rt"),
+                        kafka_bootstrap=kafka_broker.bootstrap, topic=topic)
+    run_realtime(spark, settings, batch_events=2000)  # several batches
+    assert len(rows(spark, settings, tables.BRONZE_RAW)) == n_events
+    assert len(rows(spark, staged, tables.DRUG_DAILY)) > 100, "the staged job made aggregates"
+    for table in COMPARED:
+        assert rows(spark, settings, table) == rows(spark, staged, table), table.name
+    assert pipeline.reconcile(spark, settings).first().unaccounted == 0
+
+
+def test_crash_between_silver_and_gold_then_restart_is_exactly_once(
+        spark, kafka_broker, tmp_path, topic_and_staged, monkeypatch):
+    topic, staged, n_events = topic_and_staged
+    settings = Settings(profile="local", data_root=str(tmp_path / "rt"),
+                        kafka_bootstrap=kafka_broker.bootstrap, topic=topic)
+    calls = {"n": 0}
+    original = gold.FlagsWriter.update_reports
+
+    def crash_on_the_second_batch(self, ids, txn):
+        calls["n"] += 1
+        if calls["n"] == 2:  # bronze and silver of batch 1 are committed, its flags are not
+            raise RuntimeError("simulated crash between the silver and gold writes")
+        original(self, ids, txn)
+
+    monkeypatch.setattr(gold.FlagsWriter, "update_reports", crash_on_the_second_batch)
+    with pytest.raises(Exception, match="simulated crash"):
+        pipeline.await_run(realtime.start(spark, settings, SourceParams(max_offsets_per_trigger=2000),
+                                          {"availableNow": True}))
+    flags_before = spark.read.format("delta").load(settings.table_path(tables.FLAGS.name)).count()
+    reports_before = spark.read.format("delta").load(settings.table_path(tables.REPORT.name)).count()
+    assert flags_before < reports_before, "the crash left reports without flags"
+
+    run_realtime(spark, settings, batch_events=2000)  # restart from the checkpoint
+    bronze = spark.read.format("delta").load(settings.table_path(tables.BRONZE_RAW.name))
+    assert bronze.count() == bronze.select("bronze_id").distinct().count() == n_events
+    for table in COMPARED:
+        assert rows(spark, settings, table) == rows(spark, staged, table), table.name
+    flags = spark.read.format("delta").load(settings.table_path(tables.FLAGS.name))
+    assert flags.groupBy("safetyreportid").count().where(F.col("count") > 1).count() == 0
+
+
+def test_landing_files_are_refused_with_the_reason(spark, fresh_settings):
+    with pytest.raises(ValueError, match="staged job"):
+        realtime.start(spark, fresh_settings, SourceParams(source="files"), {"availableNow": True})
