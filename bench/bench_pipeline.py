@@ -81,8 +81,15 @@ def throughput(spark, broker: KafkaBroker, work: Path, reports: int) -> dict:
         stages[name] = time.monotonic() - t
     events = spark.read.format("delta").load(settings.table_path(tables.BRONZE_RAW.name)).count()
     total = sum(stages.values())
+    # the same topic through the low-latency query (one foreachBatch), on fresh tables
+    rt_settings = Settings(profile="local", data_root=str(work / "throughput-realtime"),
+                           kafka_bootstrap=broker.bootstrap, topic=settings.topic)
+    t = time.monotonic()
+    realtime.run_available_now(spark, rt_settings, SourceParams())
+    rt_total = time.monotonic() - t
     return {"events": events, "load_s": load_s, "baseline_s": base_s, "stages": stages,
-            "total_s": total, "rate": events / total, "baseline_rate": events / base_s}
+            "total_s": total, "rate": events / total, "baseline_rate": events / base_s,
+            "realtime_s": rt_total, "realtime_rate": events / rt_total}
 
 
 def wait_until_caught_up(spark, settings: Settings, queries, sent: int, timeout: float = 600) -> None:
@@ -171,6 +178,9 @@ def main() -> int:
                 print(f"  {name:<7} {s:7.1f} s = {tp['events'] / s:10,.0f} events/s")
             print(f"  pipeline {tp['total_s']:6.1f} s = {tp['rate']:10,.0f} events/s "
                   f"({tp['rate'] / tp['baseline_rate']:.2f}x the baseline copy)")
+            print(f"  realtime query (bronze+silver+flags, then aggregates) {tp['realtime_s']:6.1f} s"
+                  f" = {tp['realtime_rate']:10,.0f} events/s "
+                  f"({tp['realtime_rate'] / tp['baseline_rate']:.2f}x the baseline copy)")
         for mode in ([] if args.skip_latency else args.latency_modes.split(",")):
             lt = latency(spark, broker, work, args.rate, args.seconds, args.trigger, mode)
             print(f"latency ({mode}) at {lt['rate']}/s for {lt['seconds']} s, trigger {lt['trigger']}: "

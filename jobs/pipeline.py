@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import bronze, gold, silver, tables
+from jobs import bronze, gold, realtime, silver, tables
 from jobs.settings import Settings
 from jobs.sources import SourceParams
 
@@ -179,6 +179,11 @@ def run_stage(stage: str, widgets: dict, secrets=None) -> DataFrame:
     trigger = parse_trigger(values["trigger"])
     if stage == "bronze":
         runs = [await_run(bronze.start(spark, settings, source_params(values, secrets), trigger))]
+    elif stage == "realtime":  # bronze + silver + flags in one query, then the aggregates
+        source = source_params(values, secrets)
+        runs = (realtime.run_available_now(spark, settings, source) if trigger.get("availableNow")
+                else [await_run(q) for q in realtime.start_with_aggregates(spark, settings, source,
+                                                                          trigger)])
     elif stage == "gold":
         runs = run_gold(spark, settings, trigger)
     else:

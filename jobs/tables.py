@@ -291,14 +291,17 @@ def concurrently(*writes) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from pyspark import inheritable_thread_target
+    from pyspark.sql import SparkSession
 
     writes = [w for w in writes if w is not None]
     if len(writes) <= 1:
         for write in writes:
             write()
         return
+    session = SparkSession.getActiveSession()
+    inherit = inheritable_thread_target(session) if session else inheritable_thread_target
     with ThreadPoolExecutor(len(writes)) as pool:
-        futures = [pool.submit(inheritable_thread_target(write)) for write in writes]
+        futures = [pool.submit(inherit(write)) for write in writes]
         for future in futures:
             future.result()
 

@@ -96,3 +96,16 @@ def test_crash_between_silver_and_gold_then_restart_is_exactly_once(
 def test_landing_files_are_refused_with_the_reason(spark, fresh_settings):
     with pytest.raises(ValueError, match="staged job"):
         realtime.start(spark, fresh_settings, SourceParams(source="files"), {"availableNow": True})
+
+
+def test_run_stage_realtime_as_a_notebook_would_call_it(spark, kafka_broker, tmp_path,
+                                                         topic_and_staged, monkeypatch):
+    """`pipeline.run_stage("realtime", widgets)`: the widgets' settings, availableNow, one row
+    per query (the low-latency query, then the aggregates)."""
+    topic, staged, n_events = topic_and_staged
+    monkeypatch.setenv("VIGIL_KAFKA_BOOTSTRAP", kafka_broker.bootstrap)
+    run = pipeline.run_stage("realtime", {"data_root": str(tmp_path / "nb"), "topic": topic})
+    assert [r.stage for r in run.collect()] == ["realtime", "gold_aggregates"]
+    assert run.collect()[0].input_rows == n_events
+    settings = Settings(profile="local", data_root=str(tmp_path / "nb"), kafka_bootstrap=None)
+    assert rows(spark, settings, tables.FLAGS) == rows(spark, staged, tables.FLAGS)
