@@ -47,5 +47,6 @@ def test_platform_check_notebook_runs_under_nbmake(kafka_broker, tmp_path):
 
 def test_every_notebook_is_run_by_a_test():
     """A notebook added without a test that runs it fails here."""
-    tested = {"00_platform_check", "01_bronze", "02_silver", "03_gold", "04_signals", "05_serving_load"}
+    tested = {"00_platform_check", "01_bronze", "02_silver", "03_gold", "04_signals", "05_serving_load",
+              "06_realtime"}
     assert {n.stem for n in (PROJECT_ROOT / "notebooks").glob("*.ipynb")} <= tested

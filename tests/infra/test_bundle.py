@@ -28,6 +28,7 @@ EXPECTED_TASKS = {
     "vigil_streaming": {"bronze": "01_bronze.ipynb", "silver": "02_silver.ipynb", "gold": "03_gold.ipynb"},
     "vigil_serving_load": {"serving_load": "05_serving_load.ipynb"},
     "vigil_signals": {"signals": "04_signals.ipynb"},
+    "vigil_realtime": {"realtime": "06_realtime.ipynb"},
 }
 # Notebooks that are not pipeline stages, and so need no job.
 NOT_STAGES = {"00_platform_check.ipynb"}
@@ -118,9 +119,16 @@ def test_stage_tasks_set_every_pipeline_widget(bundle):
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "WIDGET_DEFAULTS"
     )
     for _, task, path in notebook_tasks(bundle):
-        if path.name in EXPECTED_TASKS["vigil_streaming"].values():
+        if path.name in {*EXPECTED_TASKS["vigil_streaming"].values(), "06_realtime.ipynb"}:
             assert widgets_read(path) == set(widget_defaults)
             assert set(task["notebook_task"]["base_parameters"]) == set(widget_defaults)
+
+
+def test_realtime_job_is_the_paused_alternative_to_the_streaming_job(bundle):
+    """Both write the same tables: the realtime job is deployed paused, to switch to."""
+    job = bundle.jobs()["vigil_realtime"]
+    assert job["continuous"] == {"pause_status": "PAUSED", "task_retry_mode": "ON_FAILURE"}
+    assert job["max_concurrent_runs"] == 1
 
 
 def test_streaming_job_is_continuous_and_streams_from_event_hubs(bundle):
