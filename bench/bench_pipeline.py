@@ -120,18 +120,20 @@ def _batch_seconds(query) -> dict:
 
 
 def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, trigger: str,
-            mode: str) -> dict:
+            mode: str, aggregates_trigger: str = "30 seconds") -> dict:
     settings = Settings(profile="local", data_root=str(work / f"latency-{mode}"),
                         kafka_bootstrap=broker.bootstrap, topic=f"bench-latency-{mode}")
     t = {"processingTime": trigger}
-    aggregates = {"processingTime": "30 seconds"}
     create_topic(broker.bootstrap, settings.topic)  # the query subscribes before any event is sent
     source = SourceParams(starting_offsets="latest")
     if mode == "realtime":
-        queries = realtime.start_with_aggregates(spark, settings, source, t, aggregates)
+        queries = [realtime.start(spark, settings, source, t)]
     else:
         queries = [bronze.start(spark, settings, source, t), silver.start(spark, settings, t),
-                   gold.start(spark, settings, t), gold.start_aggregates(spark, settings, aggregates)]
+                   gold.start(spark, settings, t)]
+    if aggregates_trigger != "off":  # they compete with the latency path for the same cores
+        queries.append(gold.start_aggregates(spark, settings,
+                                             {"processingTime": aggregates_trigger}))
     try:
         time.sleep(15)  # the queries' first (empty) batches
         sent = send(broker.bootstrap, settings.topic, "--rate", str(rate), "--duration",
@@ -149,7 +151,7 @@ def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, tri
     p50, p95, p99 = lat.approxQuantile("s", [0.5, 0.95, 0.99], 0.001)
     return {"reports": lat.count(), "events_sent": sent, "batches": batches, "p50_s": p50,
             "p95_s": p95, "p99_s": p99, "rate": rate, "seconds": seconds, "trigger": trigger,
-            "mode": mode}
+            "mode": mode, "aggregates_trigger": aggregates_trigger}
 
 
 def main() -> int:
@@ -160,6 +162,8 @@ def main() -> int:
     parser.add_argument("--trigger", default="1 second")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--aggregates-trigger", default="30 seconds",
+                        help="trigger of gold's aggregates query during the latency run, or off")
     parser.add_argument("--latency-modes", default="realtime,staged",
                         help="realtime: one query for bronze+silver+flags; staged: one per stage")
     args = parser.parse_args()
@@ -182,8 +186,10 @@ def main() -> int:
                   f" = {tp['realtime_rate']:10,.0f} events/s "
                   f"({tp['realtime_rate'] / tp['baseline_rate']:.2f}x the baseline copy)")
         for mode in ([] if args.skip_latency else args.latency_modes.split(",")):
-            lt = latency(spark, broker, work, args.rate, args.seconds, args.trigger, mode)
-            print(f"latency ({mode}) at {lt['rate']}/s for {lt['seconds']} s, trigger {lt['trigger']}: "
+            lt = latency(spark, broker, work, args.rate, args.seconds, args.trigger, mode,
+                         args.aggregates_trigger)
+            print(f"latency ({mode}, aggregates {args.aggregates_trigger}) at {lt['rate']}/s "
+                  f"for {lt['seconds']} s, trigger {lt['trigger']}: "
                   f"{lt['events_sent']:,} events sent, {lt['reports']:,} reports in gold, "
                   f"p50 {lt['p50_s']:.2f} s, p95 {lt['p95_s']:.2f} s, "
                   f"p99 {lt['p99_s']:.2f} s")

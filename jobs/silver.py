@@ -311,7 +311,9 @@ class SilverWriter:
             latest = latest.join(winners.select(F.col("safetyreportid").alias("_id")), "_id",
                                  "left_semi")
             txn = {t: tables.batch_txn(bronze_batch, f"{self.app_id}-{t.name}", batch_id)
-                   for t in (tables.QUARANTINE, tables.DRUG, tables.REACTION, tables.REPORT)}
+                   for t in (tables.DRUG, tables.REACTION, tables.REPORT)}
+            txn[tables.QUARANTINE] = tables.batch_txn(bronze_batch, f"{self.app_id}-quarantine",
+                                                      batch_id)  # its key since the first release
             # quarantine and the two child tables at once (different tables); reports after
             tables.concurrently(
                 None if invalid.isEmpty() else lambda: tables.append(

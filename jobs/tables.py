@@ -298,8 +298,10 @@ def concurrently(*writes) -> None:
         for write in writes:
             write()
         return
-    session = SparkSession.getActiveSession()
-    inherit = inheritable_thread_target(session) if session else inheritable_thread_target
+    # the session itself, so that its tags are inherited too (foreachBatch's thread may have
+    # no active session set: the running one is then the only one)
+    session = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    inherit = inheritable_thread_target(session)
     with ThreadPoolExecutor(len(writes)) as pool:
         futures = [pool.submit(inherit(write)) for write in writes]
         for future in futures:
