@@ -125,8 +125,6 @@ def summary(spark: SparkSession, settings: Settings, top: int = 5) -> dict:
     }
 
 
-STAGES = {"bronze": bronze.start, "silver": silver.start, "gold": start_gold}
-
 # Notebook parameters and their local defaults; on Databricks the job sets them.
 WIDGET_DEFAULTS = {
     "profile": "local",
@@ -186,8 +184,10 @@ def run_stage(stage: str, widgets: dict, secrets=None) -> DataFrame:
                                                                           trigger)])
     elif stage == "gold":
         runs = run_gold(spark, settings, trigger)
+    elif stage == "silver":
+        runs = [await_run(silver.start(spark, settings, trigger))]
     else:
-        runs = [await_run(STAGES[stage](spark, settings, trigger))]
+        raise ValueError(f"unknown stage {stage!r}: bronze, silver, gold or realtime")
     return spark.createDataFrame(
         [(run.stage, run.batches, run.input_rows, run.seconds) for run in runs],
         "stage string, batches int, input_rows long, seconds double",
