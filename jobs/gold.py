@@ -209,17 +209,31 @@ class FlagsWriter:
                    .join(stored, "safetyreportid", "left")
                    .select("safetyreportid", F.coalesce("_new", F.lit(True)).alias("_new"))
                    .persist())
-        if changed.isEmpty():
+        try:
+            if changed.isEmpty():
+                return
+            ids = changed.select("safetyreportid")
+            self._write(flags(read(tables.REPORT).join(ids, "safetyreportid", "left_semi"),
+                              read(tables.DRUG).join(ids, "safetyreportid", "left_semi"),
+                              read(tables.REACTION).join(ids, "safetyreportid", "left_semi"),
+                              self.facts).join(changed, "safetyreportid"), txn)
+        finally:
             changed.unpersist()
-            return
 
-        reports = read(tables.REPORT)
-        drugs, reactions = read(tables.DRUG), read(tables.REACTION)
-        ids = changed.select("safetyreportid")
-        new_flags = (flags(reports.join(ids, "safetyreportid", "left_semi"),
-                           drugs.join(ids, "safetyreportid", "left_semi"),
-                           reactions.join(ids, "safetyreportid", "left_semi"), self.facts)
-                     .join(changed, "safetyreportid").persist())
+    def flag_silver_changes(self, reports: DataFrame, drugs: DataFrame, reactions: DataFrame,
+                            txn: tuple[str, int]) -> None:
+        """The flags of a silver batch's winning reports, from the batch's own rows (see
+        `silver.SilverChanges`; `_new` on `reports`): the low-latency query, which re-reads no
+        table. Written before silver's report rows, so a re-run of the batch finds the same
+        winners and writes the same flags (appends skipped by `txn`, MERGEs change nothing)."""
+        if reports.isEmpty():
+            return
+        self._write(flags(reports, drugs, reactions, self.facts)
+                    .join(reports.select("safetyreportid", "_new"), "safetyreportid"), txn)
+
+    def _write(self, new_flags: DataFrame, txn: tuple[str, int]) -> None:
+        """Append the flags of new reports (`_new`), MERGE the others."""
+        new_flags = new_flags.persist()
         try:
             tables.append(new_flags.where("_new"), self.settings, tables.FLAGS, txn=txn)
             updated = new_flags.where("NOT _new")
@@ -227,7 +241,6 @@ class FlagsWriter:
                 merge(self.spark, self.settings, tables.FLAGS, updated)
         finally:
             new_flags.unpersist()
-            changed.unpersist()
 
 
 @dataclass

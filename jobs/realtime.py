@@ -4,11 +4,13 @@ The staged job runs one query per stage, each reading the table the stage before
 report waits for every stage's trigger and Delta round trip in turn — and on a small cluster
 the stages compete for the same cores. Here each micro-batch of the source goes through all
 three at once: appended to bronze, parsed into silver and quarantine (`silver.SilverWriter`),
-and the reports it names flagged in gold (`gold.FlagsWriter`): the same tables, written by the
-same code. Every write is idempotent per batch id (Delta txn app id + version, the app id
-carrying the query's id from the checkpoint), so a restart re-runs an interrupted batch
-without writing anything twice. The daily aggregates keep their own query, which follows the
-flags' change feed: dashboards read them, alerts do not wait for them.
+and the reports it changes flagged in gold (`gold.FlagsWriter`) straight from the batch's own
+rows, before silver's report rows mark the batch's work on them complete: the same tables,
+written by the same code, without reading silver back. Every write is idempotent per batch id
+(Delta txn app id + version, the app id carrying the query's id from the checkpoint), so a
+restart re-runs an interrupted batch without writing anything twice. The daily aggregates keep
+their own query, which follows the flags' change feed: dashboards read them, alerts do not wait
+for them.
 
 Kafka / Event Hubs only: a landing file's lines get random delivery ids (see
 `sources.files_to_bronze`), which a re-run would not reproduce; files go through the staged job.
@@ -42,7 +44,8 @@ class RealtimeWriter:
             tables.concurrently(
                 lambda: tables.append(rows, self.settings, tables.BRONZE_RAW, txn=bronze_txn),
                 lambda: self.silver.upsert_batch(
-                    rows, batch_id, then=lambda ids: self.flags.update_reports(ids, flags_txn)),
+                    rows, batch_id, before_reports=lambda changes: self.flags.flag_silver_changes(
+                        changes.reports, changes.drugs, changes.reactions, flags_txn)),
             )
         finally:
             rows.unpersist()

@@ -10,9 +10,11 @@ Per micro-batch (`upsert_batch`):
   3. the rest are reduced to the latest version per report, then compared with what is stored:
      a report never seen before is *new*, one that replaces the stored version *updates*;
   4. drug and reaction rows: appended for new reports (idempotent per batch id), replaced by
-     MERGE (deletes included) for updates;
-  5. the report rows last, the same way, so a report row marks its children as complete: a
-     batch re-run after a crash at any step converges to the same tables.
+     MERGE (deletes included) for updates — and beside them whatever the caller derives from
+     the batch's changes (`before_reports`: the low-latency query's gold flags);
+  5. the report rows last, the same way, so a report row marks everything derived from it as
+     complete: a batch re-run after a crash at any step finds the same changes and converges
+     to the same tables.
 A version older than the stored one, or an exact duplicate, changes nothing. New reports are
 most of any stream, and appending them skips the MERGE's join with the stored table.
 """
@@ -279,6 +281,16 @@ WINS = ("s.safetyreportversion > t.safetyreportversion OR (s.safetyreportversion
         "s.enqueued_at >= t.enqueued_at)")
 
 
+@dataclass(frozen=True)
+class SilverChanges:
+    """What a batch changes in silver: the winning report rows (`_new`: the report was not
+    stored before) and the drug and reaction rows of those reports — cached, for the batch."""
+
+    reports: DataFrame
+    drugs: DataFrame
+    reactions: DataFrame
+
+
 @dataclass
 class SilverWriter:
     spark: SparkSession
@@ -291,9 +303,10 @@ class SilverWriter:
         self.names = F.broadcast(reference.product_names(self.spark)).cache()
 
     def upsert_batch(self, bronze_batch: DataFrame, batch_id: int,
-                     then: Callable[[DataFrame], None] | None = None) -> None:
-        """Write one micro-batch of bronze rows. `then`, if given, is called last with the ids
-        of every report the batch's valid events name (the low-latency query flags them)."""
+                     before_reports: Callable[[SilverChanges], None] | None = None) -> None:
+        """Write one micro-batch of bronze rows. `before_reports`, if given, is called with the
+        batch's changes beside the drug and reaction writes, and before the report rows that
+        mark them complete (the low-latency query writes gold flags from them)."""
         cached = []  # released after the batch, whatever happens: a continuous job runs for weeks
 
         def keep(df: DataFrame) -> DataFrame:
@@ -310,19 +323,23 @@ class SilverWriter:
             has_updates = not winners.where("NOT _new").isEmpty()
             latest = latest.join(winners.select(F.col("safetyreportid").alias("_id")), "_id",
                                  "left_semi")
+            changes = SilverChanges(winners, keep(drug_rows(latest, self.names)),
+                                    keep(reaction_rows(latest)))
             txn = {t: tables.batch_txn(bronze_batch, f"{self.app_id}-{t.name}", batch_id)
                    for t in (tables.DRUG, tables.REACTION, tables.REPORT)}
             txn[tables.QUARANTINE] = tables.batch_txn(bronze_batch, f"{self.app_id}-quarantine",
                                                       batch_id)  # its key since the first release
-            # quarantine and the two child tables at once (different tables); reports after
+            # quarantine, the two child tables and the caller's writes at once (different
+            # tables); reports after
             tables.concurrently(
                 None if invalid.isEmpty() else lambda: tables.append(
                     quarantine_rows(invalid), self.settings, tables.QUARANTINE,
                     txn=txn[tables.QUARANTINE]),
-                lambda: self._write_children(tables.DRUG, drug_rows(latest, self.names), winners,
-                                             "drug_seq", txn[tables.DRUG], has_updates),
-                lambda: self._write_children(tables.REACTION, reaction_rows(latest), winners,
+                lambda: self._write_children(tables.DRUG, changes.drugs, winners, "drug_seq",
+                                             txn[tables.DRUG], has_updates),
+                lambda: self._write_children(tables.REACTION, changes.reactions, winners,
                                              "reaction_seq", txn[tables.REACTION], has_updates),
+                None if before_reports is None else lambda: before_reports(changes),
             )
             tables.append(winners.where("_new"), self.settings, tables.REPORT,
                           txn=txn[tables.REPORT])
@@ -333,10 +350,6 @@ class SilverWriter:
                  .whenMatchedUpdateAll(condition=WINS)
                  .whenNotMatchedInsertAll()
                  .execute())
-            if then is not None:
-                # every valid report, not only the winners: after a crash between this batch's
-                # silver and gold writes, its re-run finds no winners but must still flag them
-                then(valid.select(F.col("_id").alias("safetyreportid")))
         finally:
             for df in cached:
                 df.unpersist()

@@ -1,11 +1,11 @@
 """The low-latency query (bronze + silver + gold flags in one foreachBatch) against the staged
-job: the same demo scenario through the real broker gives the same tables, and a crash between
-a batch's silver and gold writes, then a restart from the checkpoint, still gives them, once."""
+job: the same demo scenario through the real broker gives the same tables, and a crash inside a
+batch (in its gold flags write, or in its silver report write after the flags), then a restart
+from the checkpoint, still gives them, once."""
 
 import uuid
 
 import pytest
-from pyspark.sql import functions as F
 
 from generators.stream import generate
 from jobs import gold, pipeline, realtime, tables
@@ -62,35 +62,69 @@ def test_realtime_query_writes_what_the_staged_job_writes(spark, kafka_broker, t
     assert pipeline.reconcile(spark, settings).first().unaccounted == 0
 
 
-def test_crash_between_silver_and_gold_then_restart_is_exactly_once(
-        spark, kafka_broker, tmp_path, topic_and_staged, monkeypatch):
+def _crash_on_batch_1(monkeypatch, crash_point: str) -> None:
+    """Make batch 1 fail at `crash_point`: in its gold flags write ("flags": the drug and
+    reaction rows may be committed, the reports not), or in its silver report write, after its
+    flags are committed ("reports")."""
+    def crash():
+        raise RuntimeError(f"simulated crash in the {crash_point} write")
+
+    calls = {"n": 0}
+    if crash_point == "flags":
+        original = gold.FlagsWriter.flag_silver_changes
+
+        def flags_write(self, *args):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                crash()
+            original(self, *args)
+
+        monkeypatch.setattr(gold.FlagsWriter, "flag_silver_changes", flags_write)
+    else:
+        original = tables.append
+
+        def append(df, settings, table, txn=None):
+            if table == tables.REPORT:
+                calls["n"] += 1
+                if calls["n"] == 2:
+                    crash()
+            original(df, settings, table, txn=txn)
+
+        monkeypatch.setattr(tables, "append", append)
+
+
+@pytest.mark.parametrize("crash_point", ["flags", "reports"])
+def test_crash_inside_a_batch_then_restart_is_exactly_once(
+        spark, kafka_broker, tmp_path, topic_and_staged, monkeypatch, crash_point):
     topic, staged, n_events = topic_and_staged
     settings = Settings(profile="local", data_root=str(tmp_path / "rt"),
                         kafka_bootstrap=kafka_broker.bootstrap, topic=topic)
-    calls = {"n": 0}
-    original = gold.FlagsWriter.update_reports
 
-    def crash_on_the_second_batch(self, ids, txn):
-        calls["n"] += 1
-        if calls["n"] == 2:  # bronze and silver of batch 1 are committed, its flags are not
-            raise RuntimeError("simulated crash between the silver and gold writes")
-        original(self, ids, txn)
+    def count(table) -> int:
+        return spark.read.format("delta").load(settings.table_path(table.name)).count()
 
-    monkeypatch.setattr(gold.FlagsWriter, "update_reports", crash_on_the_second_batch)
+    _crash_on_batch_1(monkeypatch, crash_point)
     with pytest.raises(Exception, match="simulated crash"):
         pipeline.await_run(realtime.start(spark, settings, SourceParams(max_offsets_per_trigger=2000),
                                           {"availableNow": True}))
-    flags_before = spark.read.format("delta").load(settings.table_path(tables.FLAGS.name)).count()
-    reports_before = spark.read.format("delta").load(settings.table_path(tables.REPORT.name)).count()
-    assert flags_before < reports_before, "the crash left reports without flags"
+    monkeypatch.undo()
+    reports = spark.read.format("delta").load(settings.table_path(tables.REPORT.name))
+    drugs = spark.read.format("delta").load(settings.table_path(tables.DRUG.name))
+    assert count(tables.BRONZE_RAW) > 0
+    if crash_point == "flags":
+        assert drugs.join(reports, "safetyreportid", "left_anti").count() > 0, \
+            "the crash left drug rows of batch 1 whose reports are not written"
+    else:
+        assert count(tables.FLAGS) > count(tables.REPORT), "batch 1's flags are written, its reports not"
 
     run_realtime(spark, settings, batch_events=2000)  # restart from the checkpoint
     bronze = spark.read.format("delta").load(settings.table_path(tables.BRONZE_RAW.name))
     assert bronze.count() == bronze.select("bronze_id").distinct().count() == n_events
     for table in COMPARED:
         assert rows(spark, settings, table) == rows(spark, staged, table), table.name
-    flags = spark.read.format("delta").load(settings.table_path(tables.FLAGS.name))
-    assert flags.groupBy("safetyreportid").count().where(F.col("count") > 1).count() == 0
+    for table in (tables.FLAGS, tables.REPORT):
+        assert count(table) == spark.read.format("delta").load(
+            settings.table_path(table.name)).select("safetyreportid").distinct().count(), table.name
 
 
 def test_landing_files_are_refused_with_the_reason(spark, fresh_settings):
