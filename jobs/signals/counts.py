@@ -128,15 +128,21 @@ def idempotent(spark: SparkSession, app_id: str, version: int):
         spark.conf.unset("spark.databricks.delta.write.txnVersion")
 
 
+def batch_stamp(run: str, batch_id: int) -> str:
+    """What the contribution rows a batch changed are stamped with: unique per run and batch."""
+    return f"{run}/{batch_id}"
+
+
 def merge_contributions(
     spark: SparkSession,
     settings: Settings,
     changed_ids: DataFrame,
     current: DataFrame,
     batch_id: int,
-    app_id: str,
+    run: str,
 ) -> None:
-    """Stamp the changed reports' rows with `batch_id`, keeping what they counted before."""
+    """Stamp the changed reports' rows with the batch (`batch_stamp`), keeping what they
+    counted before. `run`: the app id carrying the streaming query's id (`tables.batch_txn`)."""
     incoming = changed_ids.join(current, "safetyreportid", "left").select(
         "safetyreportid",
         "safetyreportversion",
@@ -154,7 +160,7 @@ def merge_contributions(
     update = {
         **{f"prev_{c}": f"t.{c}" for c in _CURRENT},
         **{c: f"s.{c}" for c in ("safetyreportversion", *_CURRENT, *_UNCOUNTED)},
-        "batch_id": F.lit(batch_id),
+        "batch": F.lit(batch_stamp(run, batch_id)),
         "signals_updated_at": F.current_timestamp(),
     }
     insert = {
@@ -165,10 +171,10 @@ def merge_contributions(
         "prev_drugs": _empty(),
         "prev_reactions": _empty(),
         "prev_overdose": F.lit(False),
-        "batch_id": F.lit(batch_id),
+        "batch": F.lit(batch_stamp(run, batch_id)),
         "signals_updated_at": F.current_timestamp(),
     }
-    with idempotent(spark, f"{app_id}-contribution", batch_id):
+    with idempotent(spark, f"{run}-contribution", batch_id):
         (
             tables.delta_table(spark, settings, st.CONTRIBUTION)
             .alias("t")
@@ -275,11 +281,11 @@ def batch_deltas(stamped: DataFrame, params: CountParams) -> dict[tables.Table, 
 
 
 def apply_deltas(
-    spark: SparkSession, settings: Settings, deltas: dict[tables.Table, DataFrame], batch_id: int, app_id: str
+    spark: SparkSession, settings: Settings, deltas: dict[tables.Table, DataFrame], batch_id: int, run: str
 ) -> None:
     for table, rows in deltas.items():
         key = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
-        with idempotent(spark, f"{app_id}-{table.name}", batch_id):
+        with idempotent(spark, f"{run}-{table.name}", batch_id):
             (
                 tables.delta_table(spark, settings, table)
                 .alias("t")

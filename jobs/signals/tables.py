@@ -15,9 +15,10 @@ def _ddl(*columns: str) -> str:
 
 
 # One row per report: what it counts for now (`drugs`, `reactions`, …) and what it counted for
-# before the batch that last changed it (`prev_*`). `batch_id` is that batch: the count deltas
-# of batch k are exactly the rows with batch_id = k (current − previous), so a re-run of a
-# batch re-derives the same deltas.
+# before the batch that last changed it (`prev_*`). `batch` is that batch, named by its run
+# (the app id carrying the streaming query's id) and batch id: the count deltas of a batch are
+# exactly the rows stamped with it (current − previous), so a re-run of the batch re-derives
+# the same deltas, and a fresh checkpoint, whose batch ids start at 0 again, stamps anew.
 CONTRIBUTION = Table(
     "gold.signal_report_contribution",
     _ddl(
@@ -38,7 +39,7 @@ CONTRIBUTION = Table(
         "prev_drugs ARRAY<STRING>",
         "prev_reactions ARRAY<STRING>",
         "prev_overdose BOOLEAN",
-        "batch_id BIGINT",
+        "batch STRING",  # <run>/<batch id>
         "signals_updated_at TIMESTAMP",
     ),
     key=("safetyreportid",),

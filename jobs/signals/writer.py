@@ -53,17 +53,20 @@ class SignalWriter:
     def update_batch(self, report_changes: DataFrame, batch_id: int) -> None:
         """`report_changes`: silver.adverse_event_report's change feed rows in this batch."""
         spark = report_changes.sparkSession
+        run, _ = tables.batch_txn(report_changes, self.app_id, batch_id)
         ids = report_changes.select("safetyreportid").distinct().persist()
         try:
             if ids.isEmpty():
                 return
-            self.count_batch(spark, ids, batch_id)
+            self.count_batch(spark, ids, batch_id, run)
         finally:
             ids.unpersist()
         self.evaluate(spark)
 
-    def count_batch(self, spark: SparkSession, ids: DataFrame, batch_id: int) -> None:
-        """Steps 1 and 2 of `jobs.signals.counts`: contributions, then the count deltas."""
+    def count_batch(self, spark: SparkSession, ids: DataFrame, batch_id: int, run: str | None = None) -> None:
+        """Steps 1 and 2 of `jobs.signals.counts`: contributions, then the count deltas.
+        `run` names the query run the batch belongs to (default: the writer's app id)."""
+        run = run or self.app_id
 
         def changed(table):
             return self._read(spark, table).join(ids, "safetyreportid", "left_semi")
@@ -75,11 +78,12 @@ class SignalWriter:
             self.facts,
             self.params.counts,
         )
-        counts.merge_contributions(spark, self.settings, ids, current, batch_id, self.app_id)
-        stamped = self._read(spark, st.CONTRIBUTION).where(F.col("batch_id") == batch_id).persist()
+        counts.merge_contributions(spark, self.settings, ids, current, batch_id, run)
+        stamp = counts.batch_stamp(run, batch_id)
+        stamped = self._read(spark, st.CONTRIBUTION).where(F.col("batch") == stamp).persist()
         try:
             counts.apply_deltas(
-                spark, self.settings, counts.batch_deltas(stamped, self.params.counts), batch_id, self.app_id
+                spark, self.settings, counts.batch_deltas(stamped, self.params.counts), batch_id, run
             )
         finally:
             stamped.unpersist()

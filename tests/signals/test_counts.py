@@ -200,3 +200,36 @@ def test_a_batch_rerun_after_a_crash_changes_nothing(spark, fresh_settings):
         ("ACETAMINOPHEN", "Rash"): 1,
     }
     assert stored(spark, s, st.MARGINAL_COUNTS)[("total", "*")] == 2
+
+
+def test_a_fresh_checkpoint_is_a_new_run_not_a_rerun(spark, fresh_settings):
+    """A query restarted on a fresh checkpoint numbers its batches from 0 again: its batch 0
+    must be counted (not skipped as the old run's batch 0), and must not pick up the rows the
+    old run stamped in its batch 0."""
+    s = fresh_settings
+    write_bronze(
+        spark,
+        s,
+        [
+            report(safetyreportid="10000007", patient_reaction=rx("Nausea", "Rash")),
+            report(safetyreportid="10000008", patient_reaction=rx("Rash")),
+        ],
+    )
+    pipeline.await_run(silver.start(spark, s, AVAILABLE_NOW))
+    w = writer.SignalWriter(spark, s)
+    ids = spark.createDataFrame([("10000007",), ("10000008",)], "safetyreportid STRING")
+    w.count_batch(spark, ids, batch_id=0, run="vigil-signals-first-query")
+    write_bronze(
+        spark,
+        s,
+        [report(safetyreportid="10000007", safetyreportversion="2", patient_reaction=rx("Headache"))],
+        start_offset=2,
+    )
+    pipeline.await_run(silver.start(spark, s, AVAILABLE_NOW))
+    seven = spark.createDataFrame([("10000007",)], "safetyreportid STRING")
+    w.count_batch(spark, seven, batch_id=0, run="vigil-signals-second-query")
+    assert stored(spark, s, st.DRUG_REACTION_COUNTS) == {
+        ("ACETAMINOPHEN", "Headache"): 1,
+        ("ACETAMINOPHEN", "Rash"): 1,
+    }
+    assert stored(spark, s, st.MARGINAL_COUNTS)[("total", "*")] == 2
