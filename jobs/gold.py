@@ -223,13 +223,28 @@ class FlagsWriter:
     def flag_silver_changes(self, reports: DataFrame, drugs: DataFrame, reactions: DataFrame,
                             txn: tuple[str, int]) -> None:
         """The flags of a silver batch's winning reports, from the batch's own rows (see
-        `silver.SilverChanges`; `_new` on `reports`): the low-latency query, which re-reads no
-        table. Written before silver's report rows, so a re-run of the batch finds the same
-        winners and writes the same flags (appends skipped by `txn`, MERGEs change nothing)."""
+        `silver.SilverChanges`; `_new` on `reports`), written after their report rows: the
+        low-latency query, which re-reads no table for them."""
         if reports.isEmpty():
             return
         self._write(flags(reports, drugs, reactions, self.facts)
                     .join(reports.select("safetyreportid", "_new"), "safetyreportid"), txn)
+
+    def catch_up(self, report_ids: DataFrame, txn: tuple[str, int]) -> None:
+        """Flag those of these reports whose flags are missing or older than their silver report
+        row. A low-latency batch that crashed between its report and flags writes finds, when it
+        is re-run, no winners (silver has them): its reports are found here. Costs one join of
+        the two tables' keys when nothing is behind."""
+        def read(table) -> DataFrame:
+            return tables.read(self.spark, self.settings, table)
+
+        stored = read(tables.REPORT).select("safetyreportid", "silver_updated_at")
+        behind = (stored.join(report_ids, "safetyreportid", "left_semi")
+                  .join(read(tables.FLAGS).select("safetyreportid", "gold_updated_at"),
+                        "safetyreportid", "left")
+                  .where(F.col("gold_updated_at").isNull()
+                         | (F.col("gold_updated_at") < F.col("silver_updated_at"))))
+        self.update_reports(behind.select("safetyreportid"), txn)
 
     def _write(self, new_flags: DataFrame, txn: tuple[str, int]) -> None:
         """Append the flags of new reports (`_new`), MERGE the others."""

@@ -265,6 +265,17 @@ def read(spark, settings, table: Table):
     return delta_table(spark, settings, table).toDF()
 
 
+def read_pinned(spark, settings, table: Table):
+    """The table's current rows, pinned to its current version. Delta re-caches the DataFrames
+    that read a table when it writes to it, so a cached DataFrame read the plain way changes
+    under a batch that writes the table; one read this way keeps its rows."""
+    version = delta_table(spark, settings, table).history(1).select("version").first()[0]
+    reader = spark.read.format("delta").option("versionAsOf", version)
+    if settings.catalog:
+        return reader.table(f"{settings.catalog}.{table.name}")
+    return reader.load(settings.table_path(table.name))
+
+
 def read_stream(spark, settings, table: Table, **options):
     """A streaming read of a Delta table (options such as readChangeFeed pass through)."""
     reader = spark.readStream.format("delta").options(**options)
