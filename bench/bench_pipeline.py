@@ -132,8 +132,8 @@ def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, tri
         queries = [bronze.start(spark, settings, source, t), silver.start(spark, settings, t),
                    gold.start(spark, settings, t)]
     if aggregates_trigger != "off":  # they compete with the latency path for the same cores
-        queries.append(gold.start_aggregates(spark, settings,
-                                             {"processingTime": aggregates_trigger}))
+        start_aggregates = realtime.start_aggregates if mode == "realtime" else gold.start_aggregates
+        queries.append(start_aggregates(spark, settings, {"processingTime": aggregates_trigger}))
     try:
         time.sleep(15)  # the queries' first (empty) batches
         sent = send(broker.bootstrap, settings.topic, "--rate", str(rate), "--duration",

@@ -3,7 +3,7 @@ the dashboards. Two queries, each driven by a Change Data Feed:
 - flags (`start`, silver's report changes): the flags of the reports that changed, appended for
   reports that have none yet (idempotent per batch id) and MERGEd for the others;
 - aggregates (`start_aggregates`, gold's flag changes): the aggregates of the days the changed
-  flags touch, recomputed whole and MERGEd.
+  flags touch, recomputed whole and MERGEd (the low-latency query's follow silver's reports).
 A re-run of a batch writes the same rows again. The flags, which alerting waits for, do not
 wait for the aggregates, which dashboards read.
 """
@@ -223,28 +223,13 @@ class FlagsWriter:
     def flag_silver_changes(self, reports: DataFrame, drugs: DataFrame, reactions: DataFrame,
                             txn: tuple[str, int]) -> None:
         """The flags of a silver batch's winning reports, from the batch's own rows (see
-        `silver.SilverChanges`; `_new` on `reports`), written after their report rows: the
-        low-latency query, which re-reads no table for them."""
+        `silver.SilverChanges`; `_new` on `reports`): the low-latency query, which re-reads no
+        table. Written before silver's report rows, so a re-run of the batch finds the same
+        winners and writes the same flags (appends skipped by `txn`, MERGEs change nothing)."""
         if reports.isEmpty():
             return
         self._write(flags(reports, drugs, reactions, self.facts)
                     .join(reports.select("safetyreportid", "_new"), "safetyreportid"), txn)
-
-    def catch_up(self, report_ids: DataFrame, txn: tuple[str, int]) -> None:
-        """Flag those of these reports whose flags are missing or older than their silver report
-        row. A low-latency batch that crashed between its report and flags writes finds, when it
-        is re-run, no winners (silver has them): its reports are found here. Costs one join of
-        the two tables' keys when nothing is behind."""
-        def read(table) -> DataFrame:
-            return tables.read(self.spark, self.settings, table)
-
-        stored = read(tables.REPORT).select("safetyreportid", "silver_updated_at")
-        behind = (stored.join(report_ids, "safetyreportid", "left_semi")
-                  .join(read(tables.FLAGS).select("safetyreportid", "gold_updated_at"),
-                        "safetyreportid", "left")
-                  .where(F.col("gold_updated_at").isNull()
-                         | (F.col("gold_updated_at") < F.col("silver_updated_at"))))
-        self.update_reports(behind.select("safetyreportid"), txn)
 
     def _write(self, new_flags: DataFrame, txn: tuple[str, int]) -> None:
         """Append the flags of new reports (`_new`), MERGE the others."""
@@ -271,10 +256,10 @@ class AggregatesWriter:
         for table in AGGREGATES:
             tables.ensure(self.spark, self.settings, table)
 
-    def update_batch(self, flag_changes: DataFrame, batch_id: int) -> None:
-        """`flag_changes`: gold.adverse_event_flags' change feed rows in this batch."""
+    def update_batch(self, changes: DataFrame, batch_id: int) -> None:
+        """`changes`: change feed rows of the followed table (see `start_aggregates`)."""
         # Both images: a follow-up that moves a report to another day changes both days.
-        days = [r.receivedate for r in flag_changes.select("receivedate").distinct().collect()
+        days = [r.receivedate for r in changes.select("receivedate").distinct().collect()
                 if r.receivedate is not None]
         if not days:
             return
@@ -314,10 +299,12 @@ def start(spark: SparkSession, settings: Settings, trigger: dict, query_name: st
 
 
 def start_aggregates(spark: SparkSession, settings: Settings, trigger: dict,
-                     query_name: str = "gold_aggregates"):
-    """Stream gold's flag changes → the daily aggregates."""
-    tables.ensure(spark, settings, tables.FLAGS)
-    return _follow_changes(spark, settings, tables.FLAGS, AggregatesWriter(spark, settings),
+                     query_name: str = "gold_aggregates", follow: tables.Table = tables.FLAGS):
+    """Stream changes → the daily aggregates of the days they touch. `follow`: the table whose
+    commits mark a report's rows complete — gold's flags in the staged job (written after
+    silver), silver's reports in the low-latency query (written after the flags)."""
+    tables.ensure(spark, settings, follow)
+    return _follow_changes(spark, settings, follow, AggregatesWriter(spark, settings),
                            trigger, query_name)
 
 

@@ -5,16 +5,16 @@ report waits for every stage's trigger and Delta round trip in turn — and on a
 the stages compete for the same cores. Here each micro-batch of the source goes through all
 three at once: appended to bronze, parsed into silver and quarantine (`silver.SilverWriter`),
 and the reports it changes flagged in gold (`gold.FlagsWriter`) straight from the batch's own
-rows, after silver's report rows (as in the staged job, a flags row never runs ahead of the
-silver rows the aggregates join it with): the same tables, written by the same code, without
-reading silver back.
+rows, beside the drug and reaction rows and before silver's report rows: the same tables,
+written by the same code, without reading silver back.
 
 Every write is idempotent per batch id (Delta txn app id + version, the app id carrying the
 query's id from the checkpoint), so a restart re-runs an interrupted batch without writing
-anything twice. A batch re-run after a crash between its report and flags writes finds no
-winners (silver has them): `FlagsWriter.catch_up`, beside the batch's child writes, flags what
-the crash left behind. The daily aggregates keep their own query, which follows the flags'
-change feed: dashboards read them, alerts do not wait for them.
+anything twice; the report rows, written last, mark a batch's work on them complete, so a
+re-run finds the same winners and writes the same flags. The daily aggregates keep their own
+query (`start_aggregates`): dashboards read them, alerts do not wait for them. It follows
+silver's report changes, not the flags' — a flags row here commits before the silver rows the
+aggregates join it with, and a day recomputed in between would miss them.
 
 Kafka / Event Hubs only: a landing file's lines get random delivery ids (see
 `sources.files_to_bronze`), which a re-run would not reproduce; files go through the staged job.
@@ -44,17 +44,12 @@ class RealtimeWriter:
         try:
             bronze_txn = tables.batch_txn(rows, f"{APP_ID}-bronze", batch_id)
             flags_txn = tables.batch_txn(rows, f"{APP_ID}-flags", batch_id)
-            catch_up_txn = tables.batch_txn(rows, f"{APP_ID}-flags-catch-up", batch_id)
             # bronze beside silver and gold: nothing downstream reads it in this query
             tables.concurrently(
                 lambda: tables.append(rows, self.settings, tables.BRONZE_RAW, txn=bronze_txn),
                 lambda: self.silver.upsert_batch(
-                    rows, batch_id,
-                    # the reports silver had before this batch (winners are flagged below)
-                    alongside=lambda c: self.flags.catch_up(
-                        c.seen.join(c.reports, "safetyreportid", "left_anti"), catch_up_txn),
-                    then=lambda c: self.flags.flag_silver_changes(
-                        c.reports, c.drugs, c.reactions, flags_txn)),
+                    rows, batch_id, before_reports=lambda changes: self.flags.flag_silver_changes(
+                        changes.reports, changes.drugs, changes.reactions, flags_txn)),
             )
         finally:
             rows.unpersist()
@@ -77,12 +72,18 @@ def start(spark: SparkSession, settings: Settings, source: SourceParams, trigger
     )
 
 
+def start_aggregates(spark: SparkSession, settings: Settings, trigger: dict):
+    """The daily aggregates of the days silver's report changes touch (see the module's note)."""
+    return gold.start_aggregates(spark, settings, trigger, query_name="realtime_aggregates",
+                                 follow=tables.REPORT)
+
+
 def start_with_aggregates(spark: SparkSession, settings: Settings, source: SourceParams,
                           trigger: dict, aggregates_trigger: dict | None = None) -> list:
-    """The low-latency query and, beside it, the aggregates query that follows its flags
-    (processing-time triggers; for availableNow see `run_available_now`)."""
+    """The low-latency query and, beside it, its aggregates query (processing-time triggers;
+    for availableNow see `run_available_now`)."""
     return [start(spark, settings, source, trigger),
-            gold.start_aggregates(spark, settings, aggregates_trigger or trigger)]
+            start_aggregates(spark, settings, aggregates_trigger or trigger)]
 
 
 def run_available_now(spark: SparkSession, settings: Settings, source: SourceParams) -> list:
@@ -91,4 +92,4 @@ def run_available_now(spark: SparkSession, settings: Settings, source: SourcePar
 
     trigger = {"availableNow": True}
     return [await_run(start(spark, settings, source, trigger)),
-            await_run(gold.start_aggregates(spark, settings, trigger))]
+            await_run(start_aggregates(spark, settings, trigger))]

@@ -10,11 +10,11 @@ Per micro-batch (`upsert_batch`):
   3. the rest are reduced to the latest version per report, then compared with what is stored:
      a report never seen before is *new*, one that replaces the stored version *updates*;
   4. drug and reaction rows: appended for new reports (idempotent per batch id), replaced by
-     MERGE (deletes included) for updates;
-  5. the report rows last, the same way, so a report row marks its children as complete: a
-     batch re-run after a crash at any step converges to the same tables.
-A caller may derive more from the batch's changes (`SilverChanges`): beside step 4, and after
-step 5 (the low-latency query's gold flags, see `jobs.realtime`).
+     MERGE (deletes included) for updates — and beside them whatever the caller derives from
+     the batch's changes (`before_reports`: the low-latency query's gold flags);
+  5. the report rows last, the same way, so a report row marks everything derived from it as
+     complete: a batch re-run after a crash at any step finds the same changes and converges
+     to the same tables.
 A version older than the stored one, or an exact duplicate, changes nothing. New reports are
 most of any stream, and appending them skips the MERGE's join with the stored table.
 """
@@ -284,13 +284,11 @@ WINS = ("s.safetyreportversion > t.safetyreportversion OR (s.safetyreportversion
 @dataclass(frozen=True)
 class SilverChanges:
     """What a batch changes in silver: the winning report rows (`_new`: the report was not
-    stored before) and the drug and reaction rows of those reports — cached, for the batch —
-    and the ids of every report the batch's valid events name (`seen`), winners or not."""
+    stored before) and the drug and reaction rows of those reports — cached, for the batch."""
 
     reports: DataFrame
     drugs: DataFrame
     reactions: DataFrame
-    seen: DataFrame
 
 
 @dataclass
@@ -305,11 +303,10 @@ class SilverWriter:
         self.names = F.broadcast(reference.product_names(self.spark)).cache()
 
     def upsert_batch(self, bronze_batch: DataFrame, batch_id: int,
-                     alongside: Callable[[SilverChanges], None] | None = None,
-                     then: Callable[[SilverChanges], None] | None = None) -> None:
-        """Write one micro-batch of bronze rows. With the batch's changes, `alongside` is called
-        beside the drug and reaction writes (it must not read what they write), `then` after
-        the report rows."""
+                     before_reports: Callable[[SilverChanges], None] | None = None) -> None:
+        """Write one micro-batch of bronze rows. `before_reports`, if given, is called with the
+        batch's changes beside the drug and reaction writes, and before the report rows that
+        mark them complete (the low-latency query writes gold flags from them)."""
         cached = []  # released after the batch, whatever happens: a continuous job runs for weeks
 
         def keep(df: DataFrame) -> DataFrame:
@@ -327,13 +324,13 @@ class SilverWriter:
             latest = latest.join(winners.select(F.col("safetyreportid").alias("_id")), "_id",
                                  "left_semi")
             changes = SilverChanges(winners, keep(drug_rows(latest, self.names)),
-                                    keep(reaction_rows(latest)),
-                                    valid.select(F.col("_id").alias("safetyreportid")).distinct())
+                                    keep(reaction_rows(latest)))
             txn = {t: tables.batch_txn(bronze_batch, f"{self.app_id}-{t.name}", batch_id)
                    for t in (tables.DRUG, tables.REACTION, tables.REPORT)}
             txn[tables.QUARANTINE] = tables.batch_txn(bronze_batch, f"{self.app_id}-quarantine",
                                                       batch_id)  # its key since the first release
-            # quarantine, the two child tables and the caller's work at once; reports after
+            # quarantine, the two child tables and the caller's writes at once (different
+            # tables); reports after
             tables.concurrently(
                 None if invalid.isEmpty() else lambda: tables.append(
                     quarantine_rows(invalid), self.settings, tables.QUARANTINE,
@@ -342,7 +339,7 @@ class SilverWriter:
                                              txn[tables.DRUG], has_updates),
                 lambda: self._write_children(tables.REACTION, changes.reactions, winners,
                                              "reaction_seq", txn[tables.REACTION], has_updates),
-                None if alongside is None else lambda: alongside(changes),
+                None if before_reports is None else lambda: before_reports(changes),
             )
             tables.append(winners.where("_new"), self.settings, tables.REPORT,
                           txn=txn[tables.REPORT])
@@ -353,8 +350,6 @@ class SilverWriter:
                  .whenMatchedUpdateAll(condition=WINS)
                  .whenNotMatchedInsertAll()
                  .execute())
-            if then is not None:
-                then(changes)
         finally:
             for df in cached:
                 df.unpersist()
