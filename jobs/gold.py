@@ -3,7 +3,8 @@ the dashboards. Two queries, each driven by a Change Data Feed:
 - flags (`start`, silver's report changes): the flags of the reports that changed, appended for
   reports that have none yet (idempotent per batch id) and MERGEd for the others;
 - aggregates (`start_aggregates`, gold's flag changes): the aggregates of the days the changed
-  flags touch, recomputed whole and MERGEd (the low-latency query's follow silver's reports).
+  flags touch, recomputed whole and MERGEd (the low-latency query's aggregates follow silver's
+  report changes instead, see `jobs.realtime`).
 A re-run of a batch writes the same rows again. The flags, which alerting waits for, do not
 wait for the aggregates, which dashboards read.
 """
