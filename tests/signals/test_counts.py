@@ -157,8 +157,9 @@ def test_incremental_counts_equal_a_full_recount_and_follow_ups_move_counts(spar
     assert wide_pairs.where("generic_name = 'WARFARIN' AND reactionmeddrapt = 'Headache'").count() == 1
 
 
-def test_a_batch_rerun_after_a_crash_changes_nothing(spark, fresh_settings):
-    s = fresh_settings
+def _two_reports_in_silver(spark, s):
+    """Reports 10000007 (Nausea, Rash) and 10000008 (Rash) in silver: the signal writer and the
+    two ids, as a batch of silver changes would name them."""
     write_bronze(
         spark,
         s,
@@ -168,14 +169,12 @@ def test_a_batch_rerun_after_a_crash_changes_nothing(spark, fresh_settings):
         ],
     )
     pipeline.await_run(silver.start(spark, s, AVAILABLE_NOW))
-    w = writer.SignalWriter(spark, s)
     ids = spark.createDataFrame([("10000007",), ("10000008",)], "safetyreportid STRING")
-    w.count_batch(spark, ids, batch_id=0)
-    first = {t.name: stored(spark, s, t) for t in st.COUNT_TABLES}
-    # the same batch again, as after a crash before the stream committed its offsets
-    w.count_batch(spark, ids, batch_id=0)
-    assert {t.name: stored(spark, s, t) for t in st.COUNT_TABLES} == first
-    # a crash after the contribution MERGE, before the count MERGEs: the re-run applies them once
+    return writer.SignalWriter(spark, s), ids
+
+
+def _follow_up_of_seven_in_silver(spark, s):
+    """Version 2 of 10000007 (Headache only) in silver; its id."""
     write_bronze(
         spark,
         s,
@@ -183,7 +182,27 @@ def test_a_batch_rerun_after_a_crash_changes_nothing(spark, fresh_settings):
         start_offset=2,
     )
     pipeline.await_run(silver.start(spark, s, AVAILABLE_NOW))
-    seven = spark.createDataFrame([("10000007",)], "safetyreportid STRING")
+    return spark.createDataFrame([("10000007",)], "safetyreportid STRING")
+
+
+def _assert_counts_after_the_follow_up(spark, s):
+    assert stored(spark, s, st.DRUG_REACTION_COUNTS) == {
+        ("ACETAMINOPHEN", "Headache"): 1,
+        ("ACETAMINOPHEN", "Rash"): 1,
+    }
+    assert stored(spark, s, st.MARGINAL_COUNTS)[("total", "*")] == 2
+
+
+def test_a_batch_rerun_after_a_crash_changes_nothing(spark, fresh_settings):
+    s = fresh_settings
+    w, ids = _two_reports_in_silver(spark, s)
+    w.count_batch(spark, ids, batch_id=0)
+    first = {t.name: stored(spark, s, t) for t in st.COUNT_TABLES}
+    # the same batch again, as after a crash before the stream committed its offsets
+    w.count_batch(spark, ids, batch_id=0)
+    assert {t.name: stored(spark, s, t) for t in st.COUNT_TABLES} == first
+    # a crash after the contribution MERGE, before the count MERGEs: the re-run applies them once
+    seven = _follow_up_of_seven_in_silver(spark, s)
     current = counts.report_contributions(
         *(
             tables.delta_table(spark, s, x).toDF().join(seven, "safetyreportid", "left_semi")
@@ -195,11 +214,7 @@ def test_a_batch_rerun_after_a_crash_changes_nothing(spark, fresh_settings):
     counts.merge_contributions(spark, s, seven, current, 1, w.app_id)  # …and "crash"
     w.count_batch(spark, seven, batch_id=1)  # the re-run
     w.count_batch(spark, seven, batch_id=1)  # and once more
-    assert stored(spark, s, st.DRUG_REACTION_COUNTS) == {
-        ("ACETAMINOPHEN", "Headache"): 1,
-        ("ACETAMINOPHEN", "Rash"): 1,
-    }
-    assert stored(spark, s, st.MARGINAL_COUNTS)[("total", "*")] == 2
+    _assert_counts_after_the_follow_up(spark, s)
 
 
 def test_a_fresh_checkpoint_is_a_new_run_not_a_rerun(spark, fresh_settings):
@@ -207,29 +222,8 @@ def test_a_fresh_checkpoint_is_a_new_run_not_a_rerun(spark, fresh_settings):
     must be counted (not skipped as the old run's batch 0), and must not pick up the rows the
     old run stamped in its batch 0."""
     s = fresh_settings
-    write_bronze(
-        spark,
-        s,
-        [
-            report(safetyreportid="10000007", patient_reaction=rx("Nausea", "Rash")),
-            report(safetyreportid="10000008", patient_reaction=rx("Rash")),
-        ],
-    )
-    pipeline.await_run(silver.start(spark, s, AVAILABLE_NOW))
-    w = writer.SignalWriter(spark, s)
-    ids = spark.createDataFrame([("10000007",), ("10000008",)], "safetyreportid STRING")
+    w, ids = _two_reports_in_silver(spark, s)
     w.count_batch(spark, ids, batch_id=0, run="vigil-signals-first-query")
-    write_bronze(
-        spark,
-        s,
-        [report(safetyreportid="10000007", safetyreportversion="2", patient_reaction=rx("Headache"))],
-        start_offset=2,
-    )
-    pipeline.await_run(silver.start(spark, s, AVAILABLE_NOW))
-    seven = spark.createDataFrame([("10000007",)], "safetyreportid STRING")
+    seven = _follow_up_of_seven_in_silver(spark, s)
     w.count_batch(spark, seven, batch_id=0, run="vigil-signals-second-query")
-    assert stored(spark, s, st.DRUG_REACTION_COUNTS) == {
-        ("ACETAMINOPHEN", "Headache"): 1,
-        ("ACETAMINOPHEN", "Rash"): 1,
-    }
-    assert stored(spark, s, st.MARGINAL_COUNTS)[("total", "*")] == 2
+    _assert_counts_after_the_follow_up(spark, s)
