@@ -45,6 +45,9 @@ def get_spark(settings: Settings | None = None, app_name: str = "vigil"):
     return spark
 
 
+CODEGEN_CACHE_ENTRIES = "2000"  # also on the job clusters (jobs/*.job.yml)
+
+
 def local_spark_conf(settings: Settings) -> dict[str, str]:
     """The local session's configuration, as data so that tests can check it."""
     _check_java()
@@ -62,6 +65,10 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(max(2, 2 * cores)),
         "spark.default.parallelism": str(max(2, 2 * cores)),
         "spark.databricks.delta.snapshotPartitions": str(max(2, cores)),
+        # A micro-batch runs ~100 Spark jobs whose generated classes do not fit Spark's default
+        # cache of 100: every batch compiled them all again (measured: 450 compiles per
+        # 2,000-event batch of the low-latency query, 20-40 with this; batches 20% shorter).
+        "spark.sql.codegen.cache.maxEntries": CODEGEN_CACHE_ENTRIES,
         "spark.driver.memory": os.environ.get("VIGIL_SPARK_DRIVER_MEMORY", "4g"),
         "spark.sql.session.timeZone": "UTC",
         # The stages run as concurrent streaming queries in one application: share the cores
