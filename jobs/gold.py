@@ -140,15 +140,24 @@ def flags(reports: DataFrame, drugs: DataFrame, reactions: DataFrame, facts: Dat
     )
 
 
-def _counts() -> list[Column]:
-    return [
-        F.countDistinct("safetyreportid").alias("reports"),
-        F.countDistinct(F.when(F.col("serious"), F.col("safetyreportid"))).alias("serious_reports"),
-        F.countDistinct(F.when(F.col("is_death"), F.col("safetyreportid"))).alias("deaths"),
-        F.countDistinct(F.when(F.col("is_overdose"), F.col("safetyreportid"))).alias("overdoses"),
-        F.countDistinct(F.when(F.col("is_anomaly"), F.col("safetyreportid"))).alias("anomalies"),
+FLAG_COLUMNS = ("serious", "is_death", "is_overdose", "is_anomaly")
+
+
+def _counts(grouped: DataFrame, keys: list[str]) -> DataFrame:
+    """Reports per group, and how many of them are serious, deaths, overdoses, anomalies. A
+    report counts once per group however many of its drugs or reactions fall in it: the rows are
+    made distinct by (group, report) first — the flags are the report's — and then counted, one
+    plain aggregation where five distinct counts would copy every row five times."""
+    once = grouped.select(*keys, "safetyreportid", *FLAG_COLUMNS).dropDuplicates(
+        [*keys, "safetyreportid"])
+    return once.groupBy(*keys).agg(
+        F.count("safetyreportid").alias("reports"),
+        F.count(F.when(F.col("serious"), 1)).alias("serious_reports"),
+        F.count(F.when(F.col("is_death"), 1)).alias("deaths"),
+        F.count(F.when(F.col("is_overdose"), 1)).alias("overdoses"),
+        F.count(F.when(F.col("is_anomaly"), 1)).alias("anomalies"),
         F.current_timestamp().alias("gold_updated_at"),
-    ]
+    )
 
 
 UNKNOWN = "UNKNOWN"  # grouping value for a missing drug name or country, so keys are never null
@@ -163,13 +172,15 @@ def daily_aggregates(flags_df: DataFrame, drugs: DataFrame, reactions: DataFrame
     pts = reactions.select("safetyreportid", "reactionmeddrapt")
     demo = reports.select("safetyreportid", "patient_age_group", "patient_sex")
     return {
-        tables.DRUG_DAILY: f.join(suspects, "safetyreportid")
-        .groupBy("receivedate", "generic_name", "occurcountry").agg(*_counts()),
-        tables.DRUG_REACTION_DAILY: f.join(suspects, "safetyreportid").join(pts, "safetyreportid")
-        .groupBy("receivedate", "generic_name", "reactionmeddrapt").agg(*_counts()),
-        tables.REACTION_DEMOGRAPHIC_DAILY: f.join(pts, "safetyreportid").join(demo, "safetyreportid")
-        .groupBy("receivedate", "reactionmeddrapt", "patient_age_group", "patient_sex").agg(*_counts()),
-        tables.COUNTRY_DAILY: f.groupBy("receivedate", "occurcountry").agg(*_counts()),
+        tables.DRUG_DAILY: _counts(f.join(suspects, "safetyreportid"),
+                                   ["receivedate", "generic_name", "occurcountry"]),
+        tables.DRUG_REACTION_DAILY: _counts(
+            f.join(suspects, "safetyreportid").join(pts, "safetyreportid"),
+            ["receivedate", "generic_name", "reactionmeddrapt"]),
+        tables.REACTION_DEMOGRAPHIC_DAILY: _counts(
+            f.join(pts, "safetyreportid").join(demo, "safetyreportid"),
+            ["receivedate", "reactionmeddrapt", "patient_age_group", "patient_sex"]),
+        tables.COUNTRY_DAILY: _counts(f, ["receivedate", "occurcountry"]),
     }
 
 
