@@ -1,7 +1,7 @@
 """Gold: per-report overdose and anomaly flags with their reasons, and daily aggregates for
 the dashboards. Two queries, each driven by a Change Data Feed:
-- flags (`start`, silver's report changes): the flags of the reports that changed, appended for
-  reports that have none yet (idempotent per batch id) and MERGEd for the others;
+- flags (`start`, silver's report changes): the flags of the reports that changed, appended
+  when none of them has flags yet (idempotent per batch id), else MERGEd;
 - aggregates (`start_aggregates`, gold's flag changes): the aggregates of the days the changed
   flags touch, recomputed whole and MERGEd (the low-latency query's aggregates follow silver's
   report changes instead, see `jobs.realtime`).
@@ -209,8 +209,8 @@ class FlagsWriter:
     def update_reports(self, report_ids: DataFrame, txn: tuple[str, int]) -> None:
         """Recompute the flags of these reports (ids may repeat) from the silver tables.
 
-        Per report: has it a flags row yet? Those without are appended (idempotent by `txn`),
-        the others MERGEd, rewriting only flags that changed. (Asked of the flags table, not of
+        Per report: has it a flags row yet? When none has, they are appended (idempotent by
+        `txn`), else MERGEd, rewriting only flags that changed. (Asked of the flags table, not of
         why the report is here, so that a re-run, or a replay from a fresh checkpoint, never
         appends a report's flags twice.)"""
         def read(table) -> DataFrame:
@@ -244,13 +244,14 @@ class FlagsWriter:
                     .join(reports.select("safetyreportid", "_new"), "safetyreportid"), txn)
 
     def _write(self, new_flags: DataFrame, txn: tuple[str, int]) -> None:
-        """Append the flags of new reports (`_new`), MERGE the others."""
+        """Append the flags when all are of new reports (`_new`), else MERGE them all: one
+        commit either way (see `silver` on why)."""
         new_flags = new_flags.persist()
         try:
-            tables.append(new_flags.where("_new"), self.settings, tables.FLAGS, txn=txn)
-            updated = new_flags.where("NOT _new")
-            if not updated.isEmpty():
-                merge(self.spark, self.settings, tables.FLAGS, updated)
+            if new_flags.where("NOT _new").isEmpty():
+                tables.append(new_flags, self.settings, tables.FLAGS, txn=txn)
+            else:
+                merge(self.spark, self.settings, tables.FLAGS, new_flags.drop("_new"))
         finally:
             new_flags.unpersist()
 

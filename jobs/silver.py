@@ -9,14 +9,17 @@ Per micro-batch (`upsert_batch`):
      no commit when none did), at the same time as step 4;
   3. the rest are reduced to the latest version per report, then compared with what is stored:
      a report never seen before is *new*, one that replaces the stored version *updates*;
-  4. drug and reaction rows: appended for new reports (idempotent per batch id), replaced by
-     MERGE (deletes included) for updates — and beside them whatever the caller derives from
-     the batch's changes (`before_reports`: the low-latency query's gold flags);
-  5. the report rows last, the same way, so a report row marks everything derived from it as
-     complete: a batch re-run after a crash at any step finds the same changes and converges
-     to the same tables.
-A version older than the stored one, or an exact duplicate, changes nothing. New reports are
-most of any stream, and appending them skips the MERGE's join with the stored table.
+  4. drug and reaction rows — and beside them whatever the caller derives from the batch's
+     changes (`before_reports`: the low-latency query's gold flags);
+  5. the report rows last, so a report row marks everything derived from it as complete: a
+     batch re-run after a crash at any step finds the same changes and converges to the same
+     tables.
+Each table is written once per batch: a batch of new reports only is appended (idempotent per
+batch id; no join with the stored table, which matters for big batches), a batch with updates
+is MERGEd whole, new reports included (deletes of child rows a new version no longer has too;
+idempotent by content) — one commit per table, where an append beside a MERGE made two, and a
+small batch's time goes mostly to commits. A version older than the stored one, or an exact
+duplicate, changes nothing.
 """
 
 from __future__ import annotations
@@ -341,18 +344,22 @@ class SilverWriter:
                                              "reaction_seq", txn[tables.REACTION], has_updates),
                 None if before_reports is None else lambda: before_reports(changes),
             )
-            tables.append(winners.where("_new"), self.settings, tables.REPORT,
-                          txn=txn[tables.REPORT])
-            if has_updates:
-                (tables.delta_table(self.spark, self.settings, tables.REPORT).alias("t")
-                 .merge(winners.where("NOT _new").drop("_new").alias("s"),
-                        "t.safetyreportid = s.safetyreportid")
-                 .whenMatchedUpdateAll(condition=WINS)
-                 .whenNotMatchedInsertAll()
-                 .execute())
+            self._write_reports(winners, txn[tables.REPORT], has_updates)
         finally:
             for df in cached:
                 df.unpersist()
+
+    def _write_reports(self, winners: DataFrame, txn: tuple[str, int], has_updates: bool) -> None:
+        """The winning report rows: appended when all are new reports (idempotent per batch
+        id), else MERGEd by `WINS` (idempotent by content)."""
+        if not has_updates:
+            tables.append(winners, self.settings, tables.REPORT, txn=txn)
+            return
+        (tables.delta_table(self.spark, self.settings, tables.REPORT).alias("t")
+         .merge(winners.drop("_new").alias("s"), "t.safetyreportid = s.safetyreportid")
+         .whenMatchedUpdateAll(condition=WINS)
+         .whenNotMatchedInsertAll()
+         .execute())
 
     def _winners(self, reports: DataFrame) -> DataFrame:
         """The incoming report rows that will create (`_new`) or replace the stored report."""
@@ -365,18 +372,16 @@ class SilverWriter:
 
     def _write_children(self, table, incoming: DataFrame, winners: DataFrame, seq: str,
                         txn: tuple[str, int], has_updates: bool) -> None:
-        """The drug or reaction rows of the winning reports: appended for new reports
-        (idempotent per batch id); for updates, the stored rows of each report made equal to
-        the incoming ones — updated and inserted by (report, seq), the rows the new version no
-        longer has deleted."""
-        new_ids = winners.where("_new").select("safetyreportid")
-        tables.append(incoming.join(new_ids, "safetyreportid", "left_semi"), self.settings, table,
-                      txn=txn)
+        """The drug or reaction rows of the winning reports: appended when all are new reports
+        (idempotent per batch id); else one MERGE makes the stored rows of each winning report
+        equal to the incoming ones — updated and inserted by (report, seq), the rows a new
+        version no longer has deleted."""
         if not has_updates:
+            tables.append(incoming, self.settings, table, txn=txn)
             return
         updated = winners.where("NOT _new").select("safetyreportid")
         target = tables.delta_table(self.spark, self.settings, table)
-        new = incoming.join(updated, "safetyreportid", "left_semi").withColumn("_delete", F.lit(False))
+        new = incoming.withColumn("_delete", F.lit(False))
         stale = (target.toDF().join(updated, "safetyreportid", "left_semi")
                  .join(new.select("safetyreportid", seq), ["safetyreportid", seq], "left_anti")
                  .withColumn("_delete", F.lit(True)))

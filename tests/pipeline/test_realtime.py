@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from generators.stream import generate
-from jobs import gold, pipeline, realtime, tables
+from jobs import gold, pipeline, realtime, silver, tables
 from jobs.settings import Settings
 from jobs.sources import SourceParams
 from tests.pipeline.test_end_to_end import produce
@@ -81,16 +81,15 @@ def _crash_on_batch_1(monkeypatch, crash_point: str) -> None:
 
         monkeypatch.setattr(gold.FlagsWriter, "flag_silver_changes", flags_write)
     else:
-        original = tables.append
+        original = silver.SilverWriter._write_reports
 
-        def append(df, settings, table, txn=None):
-            if table == tables.REPORT:
-                calls["n"] += 1
-                if calls["n"] == 2:
-                    crash()
-            original(df, settings, table, txn=txn)
+        def reports_write(self, *args):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                crash()
+            original(self, *args)
 
-        monkeypatch.setattr(tables, "append", append)
+        monkeypatch.setattr(silver.SilverWriter, "_write_reports", reports_write)
 
 
 @pytest.mark.parametrize("crash_point", ["flags", "reports"])
