@@ -12,12 +12,16 @@ wait for the aggregates, which dashboards read.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import reference, tables
 from jobs.settings import Settings
+
+if TYPE_CHECKING:
+    from jobs.silver import SilverChanges
 
 # MedDRA preferred terms for overdose and poisoning (shared/reference/openfda-drug-event.md).
 OVERDOSE_TERMS = (
@@ -228,32 +232,26 @@ class FlagsWriter:
             self._write(flags(read(tables.REPORT).join(ids, "safetyreportid", "left_semi"),
                               read(tables.DRUG).join(ids, "safetyreportid", "left_semi"),
                               read(tables.REACTION).join(ids, "safetyreportid", "left_semi"),
-                              self.facts).join(changed, "safetyreportid"), txn)
+                              self.facts),
+                        txn, has_updates=not changed.where("NOT _new").isEmpty())
         finally:
             changed.unpersist()
 
-    def flag_silver_changes(self, reports: DataFrame, drugs: DataFrame, reactions: DataFrame,
-                            txn: tuple[str, int]) -> None:
-        """The flags of a silver batch's winning reports, from the batch's own rows (see
-        `silver.SilverChanges`; `_new` on `reports`): the low-latency query, which re-reads no
-        table. Written before silver's report rows, so a re-run of the batch finds the same
-        winners and writes the same flags (appends skipped by `txn`, MERGEs change nothing)."""
-        if reports.isEmpty():
-            return
-        self._write(flags(reports, drugs, reactions, self.facts)
-                    .join(reports.select("safetyreportid", "_new"), "safetyreportid"), txn)
+    def flag_silver_changes(self, changes: SilverChanges, txn: tuple[str, int]) -> None:
+        """The flags of a silver batch's winning reports (`silver.SilverChanges`), from the
+        batch's own rows: the low-latency query, which re-reads no table. Written before
+        silver's report rows, so a re-run of the batch finds the same winners and writes the
+        same flags (appends skipped by `txn`, MERGEs change nothing)."""
+        self._write(flags(changes.reports, changes.drugs, changes.reactions, self.facts), txn,
+                    changes.has_updates)
 
-    def _write(self, new_flags: DataFrame, txn: tuple[str, int]) -> None:
-        """Append the flags when all are of new reports (`_new`), else MERGE them all: one
-        commit either way (see `silver` on why)."""
-        new_flags = new_flags.persist()
-        try:
-            if new_flags.where("NOT _new").isEmpty():
-                tables.append(new_flags, self.settings, tables.FLAGS, txn=txn)
-            else:
-                merge(self.spark, self.settings, tables.FLAGS, new_flags.drop("_new"))
-        finally:
-            new_flags.unpersist()
+    def _write(self, new_flags: DataFrame, txn: tuple[str, int], has_updates: bool) -> None:
+        """Append the flags when all are of reports without flags yet, else MERGE them all:
+        one commit either way (see `silver` on why)."""
+        if has_updates:
+            merge(self.spark, self.settings, tables.FLAGS, new_flags)
+        else:
+            tables.append(new_flags, self.settings, tables.FLAGS, txn=txn)
 
 
 @dataclass

@@ -48,8 +48,8 @@ class RealtimeWriter:
             tables.concurrently(
                 lambda: tables.append(rows, self.settings, tables.BRONZE_RAW, txn=bronze_txn),
                 lambda: self.silver.upsert_batch(
-                    rows, batch_id, before_reports=lambda changes: self.flags.flag_silver_changes(
-                        changes.reports, changes.drugs, changes.reactions, flags_txn)),
+                    rows, batch_id,
+                    before_reports=lambda changes: self.flags.flag_silver_changes(changes, flags_txn)),
             )
         finally:
             rows.unpersist()

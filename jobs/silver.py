@@ -287,11 +287,13 @@ WINS = ("s.safetyreportversion > t.safetyreportversion OR (s.safetyreportversion
 @dataclass(frozen=True)
 class SilverChanges:
     """What a batch changes in silver: the winning report rows (`_new`: the report was not
-    stored before) and the drug and reaction rows of those reports — cached, for the batch."""
+    stored before) and the drug and reaction rows of those reports — cached, for the batch;
+    `has_updates`: some report was stored before."""
 
     reports: DataFrame
     drugs: DataFrame
     reactions: DataFrame
+    has_updates: bool
 
 
 @dataclass
@@ -323,28 +325,34 @@ class SilverWriter:
             latest = keep(latest_versions(valid))
             # compared with silver as it was before this batch, whatever the batch writes
             winners = keep(self._winners(report_rows(latest)))
-            has_updates = not winners.where("NOT _new").isEmpty()
+            n_winners, n_updates = winners.agg(F.count(F.lit(1)),
+                                               F.count(F.when(~F.col("_new"), 1))).first()
+            has_updates = n_updates > 0
             latest = latest.join(winners.select(F.col("safetyreportid").alias("_id")), "_id",
                                  "left_semi")
             changes = SilverChanges(winners, keep(drug_rows(latest, self.names)),
-                                    keep(reaction_rows(latest)))
+                                    keep(reaction_rows(latest)), has_updates)
             txn = {t: tables.batch_txn(bronze_batch, f"{self.app_id}-{t.name}", batch_id)
                    for t in (tables.DRUG, tables.REACTION, tables.REPORT)}
             txn[tables.QUARANTINE] = tables.batch_txn(bronze_batch, f"{self.app_id}-quarantine",
                                                       batch_id)  # its key since the first release
             # quarantine, the two child tables and the caller's writes at once (different
-            # tables); reports after
+            # tables); reports after. No commit where there is nothing to write (a batch of
+            # stale versions and duplicates changes no table but bronze).
             tables.concurrently(
                 None if invalid.isEmpty() else lambda: tables.append(
                     quarantine_rows(invalid), self.settings, tables.QUARANTINE,
                     txn=txn[tables.QUARANTINE]),
-                lambda: self._write_children(tables.DRUG, changes.drugs, winners, "drug_seq",
-                                             txn[tables.DRUG], has_updates),
-                lambda: self._write_children(tables.REACTION, changes.reactions, winners,
-                                             "reaction_seq", txn[tables.REACTION], has_updates),
-                None if before_reports is None else lambda: before_reports(changes),
+                *([] if not n_winners else [
+                    lambda: self._write_children(tables.DRUG, changes.drugs, winners, "drug_seq",
+                                                 txn[tables.DRUG], has_updates),
+                    lambda: self._write_children(tables.REACTION, changes.reactions, winners,
+                                                 "reaction_seq", txn[tables.REACTION], has_updates),
+                    None if before_reports is None else lambda: before_reports(changes),
+                ]),
             )
-            self._write_reports(winners, txn[tables.REPORT], has_updates)
+            if n_winners:
+                self._write_reports(winners, txn[tables.REPORT], has_updates)
         finally:
             for df in cached:
                 df.unpersist()
