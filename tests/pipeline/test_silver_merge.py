@@ -58,6 +58,38 @@ def test_follow_up_replaces_child_rows(spark, fresh_settings):
     assert [r.reactionmeddrapt for r in table(spark, s, tables.REACTION).collect()] == ["Headache"]
 
 
+def test_a_batch_with_a_follow_up_and_a_new_report_commits_each_table_once(spark, fresh_settings):
+    """An update makes the batch MERGE: the new report rides in the same MERGE, one commit per
+    table, and both end up right."""
+    s = fresh_settings
+    written = (tables.REPORT, tables.DRUG, tables.REACTION)
+    write_bronze(spark, s, [report(patient_drug=[{"medicinalproduct": "A", "drugcharacterization": "1"},
+                                                 {"medicinalproduct": "B", "drugcharacterization": "2"}])])
+    run_silver(spark, s)
+
+    def history(t):
+        return spark.sql(f"DESCRIBE HISTORY {s.table_identifier(t.name)}")
+
+    before = {t: history(t).first().version for t in written}
+    write_bronze(spark, s, [
+        report(safetyreportversion="2",
+               patient_drug=[{"medicinalproduct": "C", "drugcharacterization": "1"}]),
+        report(safetyreportid="10000002"),
+    ], start_offset=1)
+    run_silver(spark, s)
+    for t in written:
+        commits = history(t).where(F.col("version") > before[t]).collect()
+        assert [c.operation for c in commits] == ["MERGE"], t.name
+    assert {(r.safetyreportid, r.safetyreportversion) for r in reports(spark, s).values()} == {
+        ("10000001", 2), ("10000002", 1)}
+    drugs = {(r.safetyreportid, r.drug_seq, r.product_name)
+             for r in table(spark, s, tables.DRUG).collect()}
+    assert ("10000001", 1, "C") in drugs and ("10000001", 2, "B") not in drugs
+    assert any(d[0] == "10000002" for d in drugs)
+    reactions = table(spark, s, tables.REACTION)
+    assert reactions.select("safetyreportid").distinct().count() == 2
+
+
 def test_every_real_openfda_report_parses_into_silver(spark, fresh_settings):
     lines = shared_file("reference/openfda-sample.jsonl").read_text().splitlines()
     write_bronze(spark, fresh_settings, [line.encode() for line in lines])
