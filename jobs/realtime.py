@@ -8,13 +8,14 @@ and the reports it changes flagged in gold (`gold.FlagsWriter`) straight from th
 rows, beside the drug and reaction rows and before silver's report rows: the same tables,
 written by the same code, without reading silver back.
 
-Every write is idempotent per batch id (Delta txn app id + version, the app id carrying the
-query's id from the checkpoint), so a restart re-runs an interrupted batch without writing
-anything twice; the report rows, written last, mark a batch's work on them complete, so a
-re-run finds the same winners and writes the same flags. The daily aggregates keep their own
-query (`start_aggregates`): dashboards read them, alerts do not wait for them. It follows
-silver's report changes, not the flags' — a flags row here commits before the silver rows the
-aggregates join it with, and a day recomputed in between would miss them.
+Every write is idempotent — an append per batch id (Delta txn app id + version, the app id
+carrying the query's id from the checkpoint), a MERGE by content — so a restart re-runs an
+interrupted batch without writing anything twice; the report rows, written last, mark a
+batch's work on them complete, so a re-run finds the same winners and writes the same flags.
+The daily aggregates keep their own query (`start_aggregates`): dashboards read them, alerts
+do not wait for them. It follows silver's report changes, not the flags' — a flags row here
+commits before the silver rows the aggregates join it with, and a day recomputed in between
+would miss them.
 
 Kafka / Event Hubs only: a landing file's lines get random delivery ids (see
 `sources.files_to_bronze`), which a re-run would not reproduce; files go through the staged job.
