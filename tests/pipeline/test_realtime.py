@@ -66,30 +66,18 @@ def _crash_on_batch_1(monkeypatch, crash_point: str) -> None:
     """Make batch 1 fail at `crash_point`: in its gold flags write ("flags": the drug and
     reaction rows may be committed, the reports not), or in its silver report write, after its
     flags are committed ("reports")."""
-    def crash():
-        raise RuntimeError(f"simulated crash in the {crash_point} write")
-
+    owner, name = {"flags": (gold.FlagsWriter, "flag_silver_changes"),
+                   "reports": (silver.SilverWriter, "_write_reports")}[crash_point]
+    original = getattr(owner, name)
     calls = {"n": 0}
-    if crash_point == "flags":
-        original = gold.FlagsWriter.flag_silver_changes
 
-        def flags_write(self, *args):
-            calls["n"] += 1
-            if calls["n"] == 2:
-                crash()
-            original(self, *args)
+    def write(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError(f"simulated crash in the {crash_point} write")
+        original(self, *args)
 
-        monkeypatch.setattr(gold.FlagsWriter, "flag_silver_changes", flags_write)
-    else:
-        original = silver.SilverWriter._write_reports
-
-        def reports_write(self, *args):
-            calls["n"] += 1
-            if calls["n"] == 2:
-                crash()
-            original(self, *args)
-
-        monkeypatch.setattr(silver.SilverWriter, "_write_reports", reports_write)
+    monkeypatch.setattr(owner, name, write)
 
 
 @pytest.mark.parametrize("crash_point", ["flags", "reports"])
