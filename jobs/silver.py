@@ -32,7 +32,8 @@ from pyspark.sql import functions as F
 
 from jobs import reference, tables
 from jobs.settings import Settings
-from jobs.silver_rules import MAYBE_NON_TEXT, NON_TEXT_VALUE, error_text, with_broken_rules
+from jobs.silver_rules import (DIGITS, MAYBE_NON_TEXT, NON_TEXT_VALUE, error_text, only_chars,
+                                with_broken_rules)
 from jobs.silver_rules import number as _number
 
 # The openFDA drug-event fields Vigil reads, all strings as openFDA sends them. Unknown
@@ -93,9 +94,10 @@ def openfda_date(value: Column) -> tuple[Column, Column]:
     def parse(fmt: str) -> Column:
         return F.try_to_timestamp(v, F.lit(fmt)).cast("date")
 
-    date = (F.when(v.rlike(r"^[0-9]{8}$"), parse("yyyyMMdd"))
-            .when(v.rlike(r"^[0-9]{6}$"), parse("yyyyMM"))
-            .when(v.rlike(r"^[0-9]{4}$"), parse("yyyy")))
+    digits = only_chars(v, DIGITS)
+    date = (F.when(digits & (F.length(v) == 8), parse("yyyyMMdd"))
+            .when(digits & (F.length(v) == 6), parse("yyyyMM"))
+            .when(digits & (F.length(v) == 4), parse("yyyy")))
     date = F.when(F.year(date) >= 1900, date)
     precision = (F.when(date.isNull(), None).when(F.length(v) == 8, "day")
                  .when(F.length(v) == 6, "month").otherwise("year"))
@@ -213,20 +215,26 @@ def _report_columns() -> list[Column | str]:
 
 
 def report_rows(latest: DataFrame) -> DataFrame:
+    """The report table's columns, and the raw drug and reaction arrays (`_drugs`,
+    `_reactions`) that `drug_rows` and `reaction_rows` make the child rows from — so a batch
+    keeps one row per report, not a second copy of the parsed events (writers select the
+    table's columns)."""
     return latest.select(
         F.col("_id").alias("safetyreportid"),
         F.col("_version").alias("safetyreportversion"),
         *[c for c in tables.REPORT.columns
           if c not in ("safetyreportid", "safetyreportversion", "silver_updated_at")],
         F.current_timestamp().alias("silver_updated_at"),
+        "_drugs", "_reactions",
     )
 
 
-def drug_rows(latest: DataFrame, names: DataFrame) -> DataFrame:
-    """One row per drug, named and dosed. `names` maps product names to generic names."""
-    drugs = latest.select(
-        F.col("_id").alias("safetyreportid"), F.col("_version").alias("safetyreportversion"),
-        "receivedate", F.posexplode("_drugs").alias("_pos", "d"),
+def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
+    """One row per drug of `report_rows`, named and dosed. `names` maps product names to
+    generic names."""
+    drugs = reports.select(
+        "safetyreportid", "safetyreportversion", "receivedate",
+        F.posexplode("_drugs").alias("_pos", "d"),
     )
     product = F.upper(F.trim(F.regexp_replace("d.medicinalproduct", r"\s+", " ")))
     substance = F.upper(F.trim("d.activesubstance.activesubstancename"))
@@ -263,10 +271,11 @@ def drug_rows(latest: DataFrame, names: DataFrame) -> DataFrame:
     )
 
 
-def reaction_rows(latest: DataFrame) -> DataFrame:
-    reactions = latest.select(
-        F.col("_id").alias("safetyreportid"), F.col("_version").alias("safetyreportversion"),
-        "receivedate", F.posexplode("_reactions").alias("_pos", "r"),
+def reaction_rows(reports: DataFrame) -> DataFrame:
+    """One row per reaction of `report_rows`."""
+    reactions = reports.select(
+        "safetyreportid", "safetyreportversion", "receivedate",
+        F.posexplode("_reactions").alias("_pos", "r"),
     )
     return reactions.select(
         "safetyreportid", "safetyreportversion", (F.col("_pos") + 1).alias("reaction_seq"),
@@ -322,16 +331,13 @@ class SilverWriter:
             events = keep(compact(parse(bronze_batch)))
             invalid = events.where(F.size("broken_rules") > 0)
             valid = events.where(F.size("broken_rules") == 0)
-            latest = keep(latest_versions(valid))
             # compared with silver as it was before this batch, whatever the batch writes
-            winners = keep(self._winners(report_rows(latest)))
+            winners = keep(self._winners(report_rows(latest_versions(valid))))
             n_winners, n_updates = winners.agg(F.count(F.lit(1)),
                                                F.count(F.when(~F.col("_new"), 1))).first()
             has_updates = n_updates > 0
-            latest = latest.join(winners.select(F.col("safetyreportid").alias("_id")), "_id",
-                                 "left_semi")
-            changes = SilverChanges(winners, keep(drug_rows(latest, self.names)),
-                                    keep(reaction_rows(latest)), has_updates)
+            changes = SilverChanges(winners, keep(drug_rows(winners, self.names)),
+                                    keep(reaction_rows(winners)), has_updates)
             txn = {t: tables.batch_txn(bronze_batch, f"{self.app_id}-{t.name}", batch_id)
                    for t in (tables.DRUG, tables.REACTION, tables.REPORT)}
             txn[tables.QUARANTINE] = tables.batch_txn(bronze_batch, f"{self.app_id}-quarantine",
@@ -364,7 +370,8 @@ class SilverWriter:
             tables.append(winners, self.settings, tables.REPORT, txn=txn)
             return
         (tables.delta_table(self.spark, self.settings, tables.REPORT).alias("t")
-         .merge(winners.drop("_new").alias("s"), "t.safetyreportid = s.safetyreportid")
+         .merge(winners.select(*tables.REPORT.columns).alias("s"),
+                "t.safetyreportid = s.safetyreportid")
          .whenMatchedUpdateAll(condition=WINS)
          .whenNotMatchedInsertAll()
          .execute())

@@ -48,12 +48,25 @@ def _code_or_null(value: Column, codes: tuple[str, ...]) -> Column:
     return value.isNull() | F.trim(value).isin(*codes)
 
 
+WHITESPACE = " \t\n\r\f\x0b"  # what \s matches in a regex
+DIGITS = "0123456789"
+
+
+def only_chars(value: Column, allowed: str) -> Column:
+    """Every character of `value` is one of `allowed` (true for ""). A character map rather
+    than a regex: these checks run several times per drug of every report."""
+    return F.translate(value, allowed, "") == ""
+
+
 def number(value: Column) -> Column:
     """A free-text number as openFDA senders write it: `12`, `.5`, `0,5` (decimal comma),
-    `1,000` (thousands); null when it is not a number."""
-    v = F.regexp_replace(F.trim(value), r"\s+", "")
-    v = F.when(v.rlike(THOUSANDS), F.regexp_replace(v, ",", "")).otherwise(F.regexp_replace(v, ",", "."))
-    return F.when(v.rlike(r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)$"), v.try_cast("double"))
+    `1,000` (thousands), spaces anywhere; null when it is not a plain non-negative decimal."""
+    v = F.translate(value, WHITESPACE, "")
+    v = F.when(~v.contains(","), v).when(v.rlike(THOUSANDS), F.replace(v, F.lit(","), F.lit(""))) \
+        .otherwise(F.replace(v, F.lit(","), F.lit(".")))
+    # digits and dots only, so the cast sees no sign, exponent, NaN or Infinity; a second dot
+    # or a lone "." fails the cast
+    return F.when(only_chars(v, DIGITS + "."), v.try_cast("double"))
 
 
 def _number_or_null(value: Column) -> Column:

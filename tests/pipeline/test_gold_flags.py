@@ -49,10 +49,9 @@ def flagged(spark):
     rows = [(f"t/0/{i}", None, payload({**event, "safetyreportid": ids[name]}), {}, "kafka", "t", 0, i,
              now, None, now, now.date()) for i, (name, event) in enumerate(CASES.items())]
     bronze = spark.createDataFrame(rows, tables.BRONZE_RAW.schema)
-    latest = silver.latest_versions(silver.compact(silver.parse(bronze)))
-    result = gold.flags(silver.report_rows(latest),
-                        silver.drug_rows(latest, reference.product_names(spark)),
-                        silver.reaction_rows(latest), reference.drug_facts(spark))
+    reports = silver.report_rows(silver.latest_versions(silver.compact(silver.parse(bronze))))
+    result = gold.flags(reports, silver.drug_rows(reports, reference.product_names(spark)),
+                        silver.reaction_rows(reports), reference.drug_facts(spark))
     by_id = {r.safetyreportid: r for r in result.collect()}
     return {name: by_id[ids[name]] for name in CASES}
 

@@ -104,3 +104,36 @@ def test_error_text_joins_the_reasons(spark):
     df = spark.createDataFrame([(["payload_present", "payload_is_json_object"],)], "r array<string>")
     text = df.select(silver_rules.error_text(df.r).alias("e")).first().e
     assert text == ("the event's payload is empty; the payload is not a JSON object")
+
+
+FREE_TEXT_NUMBERS = [
+    ("12", 12.0), (" 12 ", 12.0), (".5", 0.5), ("1.", 1.0), ("007", 7.0), ("3.14159", 3.14159),
+    ("0,5", 0.5), ("1,000", 1000.0), ("12,500.5", 12500.5), ("1 000", 1000.0), ("1\t000", 1000.0),
+    ("1 ,000", 1000.0),
+    # not a plain non-negative decimal
+    ("abc", None), ("1e5", None), ("-1", None), ("+1", None), ("NaN", None), ("Infinity", None),
+    ("0x10", None), ("1d", None), ("1.2.3", None), ("1,2,3", None), (".", None), ("", None),
+    (None, None), ("2,5 mg", None), ("１２", None), ("\u00a012", None),
+]
+
+
+def test_free_text_numbers(spark):
+    df = spark.createDataFrame([(text,) for text, _ in FREE_TEXT_NUMBERS], "v string")
+    parsed = [r.n for r in df.select(silver_rules.number(df.v).alias("n")).collect()]
+    assert parsed == [expected for _, expected in FREE_TEXT_NUMBERS]
+
+
+OPENFDA_DATES = [
+    ("20160215", "2016-02-15", "day"), ("  20160215 ", "2016-02-15", "day"),
+    ("201602", "2016-02-01", "month"), ("2016", "2016-01-01", "year"),
+    ("2016021", None, None), ("2016-02-15", None, None), ("20161315", None, None),
+    ("20160230", None, None), ("18000101", None, None), ("２０１６", None, None), ("", None, None),
+    (None, None, None),
+]
+
+
+def test_openfda_dates_full_and_partial(spark):
+    df = spark.createDataFrame([(text,) for text, _, _ in OPENFDA_DATES], "v string")
+    date, precision = silver.openfda_date(df.v)
+    rows = df.select(date.cast("string").alias("d"), precision.alias("p")).collect()
+    assert [(r.d, r.p) for r in rows] == [(d, p) for _, d, p in OPENFDA_DATES]
