@@ -32,8 +32,14 @@ from pyspark.sql import functions as F
 
 from jobs import reference, tables
 from jobs.settings import Settings
-from jobs.silver_rules import (DIGITS, MAYBE_NON_TEXT, NON_TEXT_VALUE, error_text, only_chars,
-                                with_broken_rules)
+from jobs.silver_rules import (
+    DIGITS,
+    MAYBE_NON_TEXT,
+    NON_TEXT_VALUE,
+    error_text,
+    only_chars,
+    with_broken_rules,
+)
 from jobs.silver_rules import number as _number
 
 # The openFDA drug-event fields Vigil reads, all strings as openFDA sends them. Unknown
