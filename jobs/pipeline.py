@@ -59,20 +59,35 @@ def run_available_now(spark: SparkSession, settings: Settings, source: SourcePar
     ]
 
 
-def run_gold(spark: SparkSession, settings: Settings, trigger: dict) -> list[StageRun]:
+def aggregates_trigger(trigger: dict, aggregates: str | None) -> dict:
+    """The daily aggregates' trigger: `aggregates` (an interval) beside a processing-time
+    stream, else the stream's own; always availableNow when the stream is (a run that ends)."""
+    if trigger.get("availableNow") or not (aggregates or "").strip():
+        return trigger
+    parsed = parse_trigger(aggregates)
+    if parsed.get("availableNow"):
+        raise ValueError("aggregates_trigger: an interval such as '1 minute', or empty")
+    return parsed
+
+
+def run_gold(spark: SparkSession, settings: Settings, trigger: dict,
+             aggregates: dict | None = None) -> list[StageRun]:
     """Gold's two queries, until they stop (availableNow) or fail. With availableNow the
     aggregates start only once the flags are written: such a query reads only what its
     source holds when it starts."""
     if trigger.get("availableNow"):
         return [await_run(gold.start(spark, settings, trigger)),
                 await_run(gold.start_aggregates(spark, settings, trigger))]
-    return [await_run(query) for query in start_gold(spark, settings, trigger)]
+    return [await_run(query) for query in start_gold(spark, settings, trigger, aggregates)]
 
 
-def start_gold(spark: SparkSession, settings: Settings, trigger: dict) -> list:
+def start_gold(spark: SparkSession, settings: Settings, trigger: dict,
+               aggregates: dict | None = None) -> list:
     """Gold's two queries, running side by side: the flags, and the daily aggregates that
-    follow their change feed (for processing-time triggers; see `run_gold`)."""
-    return [gold.start(spark, settings, trigger), gold.start_aggregates(spark, settings, trigger)]
+    follow their change feed, on `aggregates` or else the same trigger (for processing-time
+    triggers; see `run_gold`)."""
+    return [gold.start(spark, settings, trigger),
+            gold.start_aggregates(spark, settings, aggregates or trigger)]
 
 
 def reconcile(spark: SparkSession, settings: Settings) -> DataFrame:
@@ -132,6 +147,9 @@ WIDGET_DEFAULTS = {
     "topic": "",
     "source": "kafka",
     "trigger": "availableNow",
+    # the daily aggregates' own trigger (dashboards need minutes, not seconds; every run
+    # recomputes the days it touches on the cores the flags need); empty: `trigger`
+    "aggregates_trigger": "",
     "max_offsets_per_trigger": "",
     "max_files_per_trigger": "",
     "eventhubs_auth": "service_credential",
@@ -175,15 +193,16 @@ def run_stage(stage: str, widgets: dict, secrets=None) -> DataFrame:
     settings = settings_for(values["profile"], data_root=values["data_root"], topic=values["topic"])
     spark = get_spark(settings, app_name=f"vigil-{stage}")
     trigger = parse_trigger(values["trigger"])
+    aggregates = aggregates_trigger(trigger, values["aggregates_trigger"])
     if stage == "bronze":
         runs = [await_run(bronze.start(spark, settings, source_params(values, secrets), trigger))]
     elif stage == "realtime":  # bronze + silver + flags in one query, then the aggregates
         source = source_params(values, secrets)
         runs = (realtime.run_available_now(spark, settings, source) if trigger.get("availableNow")
                 else [await_run(q) for q in realtime.start_with_aggregates(spark, settings, source,
-                                                                          trigger)])
+                                                                          trigger, aggregates)])
     elif stage == "gold":
-        runs = run_gold(spark, settings, trigger)
+        runs = run_gold(spark, settings, trigger, aggregates)
     elif stage == "silver":
         runs = [await_run(silver.start(spark, settings, trigger))]
     else:
