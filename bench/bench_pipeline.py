@@ -125,7 +125,7 @@ def _batch_seconds(query) -> dict:
 
 
 def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, trigger: str,
-            mode: str, aggregates_trigger: str = "1 minute", warmup: int = 0) -> dict:
+            mode: str, aggregates_trigger: str, warmup: int = 0) -> dict:
     settings = Settings(profile="local", data_root=str(work / f"latency-{mode}"),
                         kafka_bootstrap=broker.bootstrap, topic=f"bench-latency-{mode}")
     t = {"processingTime": trigger}
@@ -187,7 +187,8 @@ def main() -> int:
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--aggregates-trigger", default="1 minute",
-                        help="trigger of gold's aggregates query during the latency run, or off")
+                        help="trigger of gold's aggregates query during the latency run, or off "
+                             "(default: the bundle's aggregates_trigger)")
     parser.add_argument("--latency-modes", default="realtime,staged",
                         help="realtime: one query for bronze+silver+flags; staged: one per stage")
     args = parser.parse_args()

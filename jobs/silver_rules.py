@@ -62,8 +62,9 @@ def number(value: Column) -> Column:
     """A free-text number as openFDA senders write it: `12`, `.5`, `0,5` (decimal comma),
     `1,000` (thousands), spaces anywhere; null when it is not a plain non-negative decimal."""
     v = F.translate(value, WHITESPACE, "")
-    v = F.when(~v.contains(","), v).when(v.rlike(THOUSANDS), F.replace(v, F.lit(","), F.lit(""))) \
-        .otherwise(F.replace(v, F.lit(","), F.lit(".")))
+    v = (F.when(~v.contains(","), v)
+         .when(v.rlike(THOUSANDS), F.replace(v, F.lit(","), F.lit("")))
+         .otherwise(F.replace(v, F.lit(","), F.lit("."))))
     # digits and dots only, so the cast sees no sign, exponent, NaN or Infinity; a second dot
     # or a lone "." fails the cast
     return F.when(only_chars(v, DIGITS + "."), v.try_cast("double"))
