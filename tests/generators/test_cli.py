@@ -91,7 +91,10 @@ def test_ctrl_c_flushes_prints_the_summary_and_exits_130(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "generators", "--seed", "1", "--count", "200000", "--rate", "400",
          "--landing-dir", "landing", "--manifest", "gt.jsonl", "--json"],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a run started in the background (`make test &`) inherits an ignored SIGINT, which
+        # Python keeps ignored; a terminal's Ctrl-C reaches its foreground job, as here
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not list((tmp_path / "landing").rglob("*")) and time.monotonic() < deadline:
         time.sleep(0.2)  # wait until it is sending
