@@ -168,7 +168,10 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Nothing listens on the port. Connections of a stopped broker in TIME_WAIT do not count:
+    the broker binds with SO_REUSEADDR (as Java does), so the check does too."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from jobs.settings import PROJECT_ROOT
-from scripts.kafka_broker import BrokerError, KafkaBroker, answers_metadata
+from scripts.kafka_broker import BrokerError, KafkaBroker, answers_metadata, port_is_free
 
 pytestmark = pytest.mark.kafka
 
@@ -34,6 +34,23 @@ def test_taken_port_is_refused_with_the_fix(tmp_path):
         )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "already in use" in result.stderr
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_broker_is_free():
+    """`make kafka-stop && make kafka-start` on a fixed port: the stopped broker's accepted
+    connections linger in TIME_WAIT for a minute, and the new broker can bind anyway."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    assert not port_is_free(port)  # listening
+    accepted.close()  # the server side closes first: its end waits in TIME_WAIT
+    client.close()
+    listener.close()
+    # /proc/net/tcp: local address is column 2 (hex ip:port), state column 4 (06 = TIME_WAIT)
+    rows = [line.split() for line in open("/proc/net/tcp").read().splitlines()[1:]]
+    assert any(r[1].endswith(f":{port:04X}") and r[3] == "06" for r in rows)
+    assert port_is_free(port)
 
 
 @pytest.mark.slow
