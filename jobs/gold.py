@@ -280,12 +280,22 @@ class AggregatesWriter:
 
         aggregates = daily_aggregates(read(tables.FLAGS), read(tables.DRUG), read(tables.REACTION),
                                       read(tables.REPORT))
-        # four tables, four MERGEs at once (measured: 200,000 reports' days 17.2-17.8 s one
-        # after another, 15.0-15.5 s at once)
-        tables.concurrently(*[
-            lambda table=table, rows=rows: merge(self.spark, self.settings, table, rows,
-                                                 delete_missing_on_days=days)
-            for table, rows in aggregates.items()])
+
+        def write(table, rows) -> None:
+            # Days the table holds nothing of yet (a first load, a backfill, a new day) are
+            # appended, idempotent per batch id: no MERGE to prepare (measured: 430,000
+            # reports' days 9.1 s appended, 13.5 s MERGEd). A re-run after the append finds
+            # the days held and MERGEs the same rows, which changes nothing.
+            if read(table).isEmpty():
+                txn = tables.batch_txn(changes, f"vigil-aggregates-{table.name}", batch_id)
+                tables.append(rows, self.settings, table, txn=txn)
+            else:
+                merge(self.spark, self.settings, table, rows, delete_missing_on_days=days)
+
+        # four tables at once (measured: 200,000 reports' days 17.2-17.8 s one after another,
+        # 15.0-15.5 s at once)
+        tables.concurrently(*[lambda table=table, rows=rows: write(table, rows)
+                              for table, rows in aggregates.items()])
 
 
 def merge(spark: SparkSession, settings: Settings, table, rows: DataFrame,

@@ -22,6 +22,11 @@ class Table:
     ddl: str  # Spark DDL of the columns, in order
     key: tuple[str, ...]  # the columns that identify one row
     change_data_feed: bool = False  # the serving load reads this table's changes
+    # The columns Delta keeps file statistics (min/max/nulls) on, for skipping files: those
+    # that reads filter on. Empty: Delta's default, the first 32 columns. Every written row
+    # updates the statistics of every such column (measured: statistics on 3 columns instead
+    # of 32 cut the low-latency query's CPU by 15%, see docs/BENCHMARKS.md).
+    stats_columns: tuple[str, ...] = ()
 
     @property
     def schema(self) -> StructType:
@@ -70,6 +75,7 @@ BRONZE_RAW = Table(
         "ingest_date DATE",
     ),
     key=("bronze_id",),
+    stats_columns=("bronze_id", "enqueued_at", "ingest_date"),
 )
 
 REPORT = Table(
@@ -108,6 +114,7 @@ REPORT = Table(
     ),
     key=("safetyreportid",),
     change_data_feed=True,
+    stats_columns=("safetyreportid", "receivedate"),
 )
 
 DRUG = Table(
@@ -133,6 +140,7 @@ DRUG = Table(
     ),
     key=("safetyreportid", "drug_seq"),
     change_data_feed=True,
+    stats_columns=("safetyreportid", "receivedate"),
 )
 
 REACTION = Table(
@@ -148,6 +156,7 @@ REACTION = Table(
     ),
     key=("safetyreportid", "reaction_seq"),
     change_data_feed=True,
+    stats_columns=("safetyreportid", "receivedate"),
 )
 
 QUARANTINE = Table(
@@ -164,6 +173,7 @@ QUARANTINE = Table(
     ),
     key=("bronze_id",),
     change_data_feed=True,
+    stats_columns=("bronze_id", "enqueued_at", "quarantined_at"),
 )
 
 FLAGS = Table(
@@ -185,6 +195,7 @@ FLAGS = Table(
     ),
     key=("safetyreportid",),
     change_data_feed=True,
+    stats_columns=("safetyreportid", "receivedate"),
 )
 
 # Daily aggregates for the dashboards, by event date (receivedate). Counts are of distinct
@@ -203,6 +214,7 @@ DRUG_DAILY = Table(
     _ddl("receivedate DATE", "generic_name STRING", "occurcountry STRING", *_COUNTS),
     key=("receivedate", "generic_name", "occurcountry"),
     change_data_feed=True,
+    stats_columns=("receivedate", "generic_name", "occurcountry"),
 )
 
 DRUG_REACTION_DAILY = Table(  # the common reactions per drug
@@ -210,6 +222,7 @@ DRUG_REACTION_DAILY = Table(  # the common reactions per drug
     _ddl("receivedate DATE", "generic_name STRING", "reactionmeddrapt STRING", *_COUNTS),
     key=("receivedate", "generic_name", "reactionmeddrapt"),
     change_data_feed=True,
+    stats_columns=("receivedate", "generic_name", "reactionmeddrapt"),
 )
 
 REACTION_DEMOGRAPHIC_DAILY = Table(  # the age groups and sexes most affected per reaction
@@ -220,6 +233,7 @@ REACTION_DEMOGRAPHIC_DAILY = Table(  # the age groups and sexes most affected pe
     ),
     key=("receivedate", "reactionmeddrapt", "patient_age_group", "patient_sex"),
     change_data_feed=True,
+    stats_columns=("receivedate", "reactionmeddrapt", "patient_age_group", "patient_sex"),
 )
 
 COUNTRY_DAILY = Table(
@@ -227,6 +241,7 @@ COUNTRY_DAILY = Table(
     _ddl("receivedate DATE", "occurcountry STRING", *_COUNTS),
     key=("receivedate", "occurcountry"),
     change_data_feed=True,
+    stats_columns=("receivedate", "occurcountry"),
 )
 
 ALL = (
@@ -238,15 +253,20 @@ BY_NAME = {t.name: t for t in ALL}
 
 def ensure(spark, settings, table: Table) -> str:
     """Create the table if it does not exist (with Change Data Feed where the serving load
-    reads changes) and return the identifier Spark SQL reads it by."""
+    reads changes, and its statistics columns) and return the identifier Spark SQL reads it by.
+    An existing table keeps its properties; `ALTER TABLE … SET TBLPROPERTIES` changes them."""
     identifier = settings.table_identifier(table.name)
-    properties = "'delta.enableChangeDataFeed' = 'true'" if table.change_data_feed else ""
+    properties = []
+    if table.change_data_feed:
+        properties.append("'delta.enableChangeDataFeed' = 'true'")
+    if table.stats_columns:
+        properties.append(f"'delta.dataSkippingStatsColumns' = '{','.join(table.stats_columns)}'")
     if settings.catalog:
         layer = table.name.split(".")[0]
         spark.sql(f"CREATE SCHEMA IF NOT EXISTS `{settings.catalog}`.`{layer}`")
     spark.sql(
         f"CREATE TABLE IF NOT EXISTS {identifier} ({table.ddl}) USING DELTA"
-        + (f" TBLPROPERTIES ({properties})" if properties else "")
+        + (f" TBLPROPERTIES ({', '.join(properties)})" if properties else "")
     )
     return identifier
 
