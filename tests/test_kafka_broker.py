@@ -3,6 +3,7 @@
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_a_port_left_in_time_wait_by_a_stopped_broker_is_free():
     client.close()
     listener.close()
     # /proc/net/tcp: local address is column 2 (hex ip:port), state column 4 (06 = TIME_WAIT)
-    rows = [line.split() for line in open("/proc/net/tcp").read().splitlines()[1:]]
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
     assert any(r[1].endswith(f":{port:04X}") and r[3] == "06" for r in rows)
     assert port_is_free(port)
 
