@@ -24,8 +24,8 @@ class Table:
     change_data_feed: bool = False  # the serving load reads this table's changes
     # The columns Delta keeps file statistics (min/max/nulls) on, for skipping files: those
     # that reads filter on. Empty: Delta's default, the first 32 columns. Every written row
-    # updates the statistics of every such column (measured: statistics on 3 columns instead
-    # of 32 cut the low-latency query's CPU by 15%, see docs/BENCHMARKS.md).
+    # updates the statistics of every such column (measured: 5-15% less CPU for the
+    # low-latency query than with the default, docs/BENCHMARKS.md, session 8).
     stats_columns: tuple[str, ...] = ()
 
     @property
