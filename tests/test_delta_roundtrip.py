@@ -48,3 +48,23 @@ def test_sql_reads_the_table_by_its_path(spark, settings):
     spark.range(3).write.format("delta").mode("overwrite").save(path)
     identifier = settings.table_identifier("ops.sql_check")
     assert spark.sql(f"SELECT sum(id) AS s FROM {identifier}").first().s == 3
+
+
+def test_tables_keep_statistics_only_on_their_statistics_columns(spark, tmp_path):
+    """`tables.ensure` creates a table whose files carry min/max only on `stats_columns`."""
+    import json
+    from datetime import date
+
+    from jobs import tables
+    from jobs.settings import Settings
+
+    settings = Settings(profile="local", data_root=str(tmp_path), kafka_bootstrap=None)
+    table = tables.REACTION
+    tables.ensure(spark, settings, table)
+    row = spark.createDataFrame([("1", 1, 1, "Rash", 1, date(2024, 1, 5), None)], table.schema)
+    tables.append(row, settings, table)
+    log = tmp_path.glob("**/adverse_event_reaction/_delta_log/*.json")
+    stats = [json.loads(json.loads(line)["add"]["stats"]) for path in log
+             for line in path.read_text().splitlines() if '"add"' in line]
+    assert [sorted(s["minValues"]) for s in stats] == [sorted(table.stats_columns)]
+    assert sorted(table.stats_columns) == ["receivedate", "safetyreportid"]
