@@ -37,6 +37,7 @@ from jobs.silver_rules import (
     MAYBE_NON_TEXT,
     NON_TEXT_VALUE,
     error_text,
+    finite,
     only_chars,
     with_broken_rules,
 )
@@ -69,6 +70,7 @@ patient STRUCT<
 _corrupt_record STRING
 """
 
+JSON_WHITESPACE = " \t\n\r"
 # Spark's JSON reader accepts single quotes and NaN/Infinity by default; JSON does not.
 STRICT_JSON = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record",
                "allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
@@ -123,8 +125,13 @@ def parse(bronze: DataFrame) -> DataFrame:
         F.from_json(text, EVENT_SCHEMA, STRICT_JSON).alias("j"),
     )
     # A JSON object: what from_json read without complaint is one (it is as strict as the JSON
-    # grammar, see STRICT_JSON); a second, schema-free parse decides only for the rest.
-    json_object = F.ltrim(text).startswith("{") & F.when(
+    # grammar, see STRICT_JSON); a second, schema-free parse decides only for the rest. Both
+    # read the first JSON value and ignore what follows it (`{…}xyz`), so the payload must also
+    # end where an object ends. (Two objects glued together, `{…}{…}`, still pass as the first:
+    # telling them apart takes a third parse of every payload, about 8% of throughput.)
+    ends_as_object = F.when(F.substring(text, -1, 1) == "}", F.lit(True)).otherwise(
+        F.rtrim(text, F.lit(JSON_WHITESPACE)).endswith("}"))  # rare: trailing whitespace
+    json_object = F.ltrim(text, F.lit(JSON_WHITESPACE)).startswith("{") & ends_as_object & F.when(
         F.col("j._corrupt_record").isNull(), F.lit(True)).otherwise(F.try_parse_json(text).isNotNull())
     receivedate, precision = openfda_date(F.col("j.receivedate"))
     return parsed.select("*", json_object.alias("_json_object"), receivedate.alias("receivedate"),
@@ -167,7 +174,7 @@ def quarantine_rows(invalid: DataFrame) -> DataFrame:
 
 def _age_years() -> Column:
     age = _number(F.col("j.patient.patientonsetage"))
-    return age * _lookup(AGE_UNIT_YEARS, F.col("j.patient.patientonsetageunit"))
+    return finite(age * _lookup(AGE_UNIT_YEARS, F.col("j.patient.patientonsetageunit")))
 
 
 def age_group(age_years: Column, group_code: Column) -> Column:
@@ -249,11 +256,11 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
     mass = F.create_map(*[F.lit(x) for code, (name, _) in DOSE_UNITS.items() for x in (code, name)])
     other = F.create_map(*[F.lit(x) for kv in OTHER_DOSE_UNITS.items() for x in kv])
     to_mg = _lookup({code: factor for code, (_, factor) in DOSE_UNITS.items()}, unit_code)
-    dose_mg = amount * to_mg
+    dose_mg = finite(amount * to_mg)  # finite: a product overflows where its factors do not
     per_interval = F.coalesce(_number(F.col("d.drugseparatedosagenumb")), F.lit(1.0))
     interval_days = (F.coalesce(_number(F.col("d.drugintervaldosageunitnumb")), F.lit(1.0))
                      * _lookup(INTERVAL_DAYS, F.col("d.drugintervaldosagedefinition")))
-    daily = F.when(interval_days > 0, dose_mg * per_interval / interval_days)
+    daily = F.when(interval_days > 0, finite(dose_mg * per_interval / interval_days))
     named = drugs.select(
         "safetyreportid", "safetyreportversion", (F.col("_pos") + 1).alias("drug_seq"),
         F.trim("d.medicinalproduct").alias("medicinalproduct"),

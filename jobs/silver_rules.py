@@ -58,16 +58,24 @@ def only_chars(value: Column, allowed: str) -> Column:
     return F.translate(value, allowed, "") == ""
 
 
+def finite(value: Column) -> Column:
+    """The value where it is a finite number, else null. A double overflows to Infinity
+    (an age of 1 followed by 400 zeros, a huge dose times a unit factor), and Azure SQL's
+    FLOAT, which the serving load writes to, cannot store Infinity."""
+    return F.when(F.abs(value) < F.lit(float("inf")), value)
+
+
 def number(value: Column) -> Column:
     """A free-text number as openFDA senders write it: `12`, `.5`, `0,5` (decimal comma),
-    `1,000` (thousands), spaces anywhere; null when it is not a plain non-negative decimal."""
+    `1,000` (thousands), spaces anywhere; null when it is not a plain non-negative decimal,
+    or too large for a double."""
     v = F.translate(value, WHITESPACE, "")
     v = (F.when(~v.contains(","), v)
          .when(v.rlike(THOUSANDS), F.replace(v, F.lit(","), F.lit("")))
          .otherwise(F.replace(v, F.lit(","), F.lit("."))))
     # digits and dots only, so the cast sees no sign, exponent, NaN or Infinity; a second dot
     # or a lone "." fails the cast
-    return F.when(only_chars(v, DIGITS + "."), v.try_cast("double"))
+    return F.when(only_chars(v, DIGITS + "."), finite(v.try_cast("double")))
 
 
 def _number_or_null(value: Column) -> Column:
@@ -109,12 +117,12 @@ FIELD_RULES = [
     Rule("patient_sex_known", lambda: _code_or_null(patient("patientsex"), SEX_CODES),
          "patient.patientsex is not 0, 1 or 2"),
     Rule("age_is_number", lambda: _number_or_null(patient("patientonsetage")),
-         "patient.patientonsetage is not a number"),
+         "patient.patientonsetage is not a number (or too large to store)"),
     Rule("age_unit_known", lambda: patient("patientonsetage").isNull()
          | F.trim(patient("patientonsetageunit")).isin(*AGE_UNITS),
          "patient.patientonsetageunit is missing or not a known code (800-805)"),
     Rule("weight_is_number", lambda: _number_or_null(patient("patientweight")),
-         "patient.patientweight is not a number"),
+         "patient.patientweight is not a number (or too large to store)"),
     Rule("has_reaction", lambda: (F.coalesce(F.size(patient("reaction")), F.lit(0)) > 0)
          & _all(patient("reaction"), lambda r: F.trim(r["reactionmeddrapt"]) != ""),
          "patient.reaction is missing, empty, or has a reaction without a MedDRA term"),
@@ -132,7 +140,7 @@ FIELD_RULES = [
          "a drugcharacterization is not a known code (1 suspect, 2 concomitant, 3 interacting)"),
     Rule("structured_dose_is_number",
          lambda: _all(patient("drug"), lambda d: _number_or_null(d["drugstructuredosagenumb"])),
-         "a drugstructuredosagenumb is not a number"),
+         "a drugstructuredosagenumb is not a number (or too large to store)"),
 ]
 
 RULES = PAYLOAD_RULES + FIELD_RULES

@@ -39,21 +39,41 @@ CASES = {
     "far_from_usual": report(patient_drug=[drug(dose=5)]),  # 5 mg acetaminophen, usual 1000 mg
     "child_on_statin": report(patient_patientonsetage="5", patient_drug=[drug("Lipitor")]),
     "man_on_contraceptive": report(patient_patientsex="1", patient_drug=[drug("Yaz")]),
+    # a dose a double holds, but not once converted from kilograms to milligrams
+    "dose_overflows": report(patient_drug=[drug(dose="1" + "0" * 305, unit="001")]),
 }
 
 
+IDS = {name: str(20000000 + i) for i, name in enumerate(CASES)}
+
+
 @pytest.fixture(scope="module")
-def flagged(spark):
+def typed(spark):
+    """The cases as silver types them: (report rows, drug rows)."""
     now = datetime(2024, 1, 6)
-    ids = {name: str(20000000 + i) for i, name in enumerate(CASES)}
-    rows = [(f"t/0/{i}", None, payload({**event, "safetyreportid": ids[name]}), {}, "kafka", "t", 0, i,
+    rows = [(f"t/0/{i}", None, payload({**event, "safetyreportid": IDS[name]}), {}, "kafka", "t", 0, i,
              now, None, now, now.date()) for i, (name, event) in enumerate(CASES.items())]
     bronze = spark.createDataFrame(rows, tables.BRONZE_RAW.schema)
     reports = silver.report_rows(silver.latest_versions(silver.compact(silver.parse(bronze))))
-    result = gold.flags(reports, silver.drug_rows(reports, reference.product_names(spark)),
-                        silver.reaction_rows(reports), reference.drug_facts(spark))
+    return reports, silver.drug_rows(reports, reference.product_names(spark))
+
+
+@pytest.fixture(scope="module")
+def flagged(spark, typed):
+    reports, drugs = typed
+    result = gold.flags(reports, drugs, silver.reaction_rows(reports), reference.drug_facts(spark))
     by_id = {r.safetyreportid: r for r in result.collect()}
-    return {name: by_id[ids[name]] for name in CASES}
+    return {name: by_id[IDS[name]] for name in CASES}
+
+
+def test_a_dose_that_overflows_when_converted_is_unknown_not_infinite(typed, flagged):
+    """1e305 kg is 1e311 mg, beyond a double: the milligram doses are null (unknown), not
+    Infinity, which Azure SQL's FLOAT cannot store; the dose as reported is kept."""
+    _, drugs = typed
+    d = drugs.where(F.col("safetyreportid") == IDS["dose_overflows"]).first()
+    assert (d.dose_amount, d.dose_unit, d.dose_mg, d.daily_dose_mg) == (1e305, "kg", None, None)
+    r = flagged["dose_overflows"]
+    assert not any("∞" in reason for reason in r.overdose_reasons + r.anomaly_reasons)
 
 
 def test_a_clean_report_has_no_flags(flagged):

@@ -55,6 +55,7 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         payload(report(patient_drug=[{"medicinalproduct": "X", "drugstructuredosagenumb": ".5"}])),
         b'{"@epoch": 1417466131.85, ' + payload(BASE_REPORT)[1:],  # openFDA's own metadata
         payload(report(sender={"senderorganization": 'says "age": 5 in text'})),
+        b"\r\n\t " + payload(BASE_REPORT) + b" \n",  # JSON whitespace around the object
     ]
     assert _broken(spark, lenient) == [[]] * len(lenient)
 
@@ -90,9 +91,22 @@ def test_every_rule_has_a_case():
     b'{safetyreportid: "10000001"}',
     b'{"safetyreportid": "10000001",}',
     b'["not", "an object"]',
+    # what follows the object: the JSON readers stop after it and would take the report
+    payload(BASE_REPORT) + b"xyz",
+    payload(BASE_REPORT) + b" 42",
+    payload(BASE_REPORT) + b'"',
 ])
 def test_what_is_not_strict_json_is_not_a_json_object(spark, lenient):
     assert _broken(spark, [lenient]) == [["payload_is_json_object"]]
+
+
+@pytest.mark.parametrize(("field", "rule"), [
+    ("patient_patientonsetage", "age_is_number"), ("patient_patientweight", "weight_is_number"),
+])
+def test_a_number_too_large_for_a_double_breaks_its_rule(spark, field, rule):
+    """1 followed by 400 zeros is a number, but not one a double holds: it would be stored as
+    Infinity, which Azure SQL cannot take."""
+    assert _broken(spark, [payload(report(**{field: "1" + "0" * 400}))]) == [[rule]]
 
 
 def test_payload_rules_short_circuit_field_rules(spark):
@@ -114,6 +128,7 @@ FREE_TEXT_NUMBERS = [
     ("abc", None), ("1e5", None), ("-1", None), ("+1", None), ("NaN", None), ("Infinity", None),
     ("0x10", None), ("1d", None), ("1.2.3", None), ("1,2,3", None), (".", None), ("", None),
     (None, None), ("2,5 mg", None), ("１２", None), ("\u00a012", None),
+    ("1" + "0" * 400, None),  # beyond a double: Infinity
 ]
 
 
