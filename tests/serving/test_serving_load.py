@@ -117,3 +117,19 @@ def test_rows_breaking_target_constraints_are_rejected_and_the_load_completes(sp
     assert rejects['{"safetyreportid": "3"}'] == "patient_age_years is negative"
     assert any("longer than 64" in reason for reason in rejects.values())
     assert sum(count for _, count in quality) == 3
+
+
+def test_text_as_real_senders_write_it_loads_unchanged(spark, lake, lake_settings):
+    """Free text reaches the serving database as silver holds it: control characters (a NUL
+    from a C string, tabs), emoji, right-to-left script, combining marks, a 400-character name."""
+    names = ["Tyl\x00enol", "Aspirin\t81 mg\r\n", "💊 Paracétamol", "باراسيتامول", "Ibupro\u0301fen",
+             "X" * 400]
+    lake.merge(tables.REPORT, [report(str(i), senderorganization=name) for i, name in enumerate(names)])
+    lake.replace_children(tables.DRUG, [str(i) for i in range(len(names))],
+                          [drug(str(i), 1, medicinalproduct=name) for i, name in enumerate(names)])
+    summary = load_all(spark, lake_settings)
+    assert summary.rows_rejected == 0
+    with DuckDBDatabase(local_database_path(lake_settings), read_only=True) as db:
+        drugs = dict(db.query("SELECT safetyreportid, medicinalproduct FROM vigil.fact_report_drug"))
+        senders = dict(db.query("SELECT safetyreportid, senderorganization FROM vigil.fact_report"))
+    assert drugs == senders == {str(i): name for i, name in enumerate(names)}
