@@ -118,7 +118,8 @@ def parse(bronze: DataFrame) -> DataFrame:
     parsed = bronze.select(
         "*",
         F.coalesce(F.length("payload"), F.lit(0)).alias("_size"),
-        F.is_valid_utf8(text).alias("_utf8"),
+        # no payload at all (a Kafka tombstone) is empty, not badly encoded
+        F.coalesce(F.is_valid_utf8(text), F.lit(True)).alias("_utf8"),
         # the full pattern only where a value can be a number or boolean at all
         F.coalesce(text.rlike(MAYBE_NON_TEXT) & text.rlike(NON_TEXT_VALUE), F.lit(False))
         .alias("_non_text_value"),

@@ -109,6 +109,11 @@ def test_a_number_too_large_for_a_double_breaks_its_rule(spark, field, rule):
     assert _broken(spark, [payload(report(**{field: "1" + "0" * 400}))]) == [[rule]]
 
 
+def test_no_payload_at_all_is_an_empty_payload(spark):
+    """A Kafka tombstone (a null value) is empty, and nothing else."""
+    assert _broken(spark, [None]) == [["payload_present"]]
+
+
 def test_payload_rules_short_circuit_field_rules(spark):
     """A payload that is not JSON is reported as such, not as twenty missing fields."""
     assert _broken(spark, [b"not json at all"]) == [["payload_is_json_object"]]
