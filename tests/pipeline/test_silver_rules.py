@@ -56,6 +56,7 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         b'{"@epoch": 1417466131.85, ' + payload(BASE_REPORT)[1:],  # openFDA's own metadata
         payload(report(sender={"senderorganization": 'says "age": 5 in text'})),
         b"\r\n\t " + payload(BASE_REPORT) + b" \n",  # JSON whitespace around the object
+        payload(BASE_REPORT) + b" \r\n" * 40,  # more than the 64 bytes looked at first
     ]
     assert _broken(spark, lenient) == [[]] * len(lenient)
 
