@@ -110,6 +110,17 @@ def test_a_number_too_large_for_a_double_breaks_its_rule(spark, field, rule):
     assert _broken(spark, [payload(report(**{field: "1" + "0" * 400}))]) == [[rule]]
 
 
+@pytest.mark.parametrize("beyond", [
+    b'{"safetyreportid": "10000001", "x": ' + b"[" * 2000 + b"]" * 2000 + b"}",  # nesting
+    payload(BASE_REPORT)[:-1] + b', "x": ' + b"9" * 5000 + b"}",  # a 5,000-digit number
+])
+def test_json_beyond_the_parsers_limits_is_quarantined_not_raised(spark, beyond):
+    """Jackson refuses nesting deeper than 1,000 and numbers longer than 1,000 digits. Both
+    parsers must turn that into a verdict rather than an exception: an exception would fail
+    the batch, and the stream would fail on it again at every restart."""
+    assert _broken(spark, [beyond]) == [["payload_is_json_object"]]
+
+
 def test_no_payload_at_all_is_an_empty_payload(spark):
     """A Kafka tombstone (a null value) is empty, and nothing else."""
     assert _broken(spark, [None]) == [["payload_present"]]
