@@ -70,7 +70,7 @@ patient STRUCT<
 _corrupt_record STRING
 """
 
-JSON_WHITESPACE = " \t\n\r"
+JSON_WHITESPACE = " \t\n\r"  # what JSON allows around a value (RFC 8259)
 # Spark's JSON reader accepts single quotes and NaN/Infinity by default; JSON does not.
 STRICT_JSON = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record",
                "allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
