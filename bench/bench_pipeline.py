@@ -41,10 +41,10 @@ from scripts.kafka_broker import KafkaBroker  # noqa: E402
 PY = sys.executable
 
 
-def send(bootstrap: str, topic: str, *args: str) -> dict:
+def send(bootstrap: str, topic: str, *args: str, scenario: str = "load_test") -> dict:
     """The generator CLI, as a user would run it, into the local broker; its JSON summary."""
     cmd = [PY, "-m", "generators", "--sink", "kafka", "--bootstrap", bootstrap, "--topic", topic,
-           "--scenario", "load_test", "--seed", "1", "--json", *args]
+           "--scenario", scenario, "--seed", "1", "--json", *args]
     done = subprocess.run(cmd, cwd=PROJECT_ROOT, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(done.stdout)
 
@@ -68,11 +68,11 @@ def baseline_copy(spark, settings: Settings) -> float:
     return time.monotonic() - started
 
 
-def throughput(spark, broker: KafkaBroker, work: Path, reports: int) -> dict:
+def throughput(spark, broker: KafkaBroker, work: Path, reports: int, scenario: str) -> dict:
     settings = Settings(profile="local", data_root=str(work / "throughput"),
                         kafka_bootstrap=broker.bootstrap, topic="bench-throughput")
     t0 = time.monotonic()
-    send(broker.bootstrap, settings.topic, "--count", str(reports))
+    send(broker.bootstrap, settings.topic, "--count", str(reports), scenario=scenario)
     load_s = time.monotonic() - t0
     base_s = baseline_copy(spark, settings)
     stages = {}
@@ -125,7 +125,7 @@ def _batch_seconds(query) -> dict:
 
 
 def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, trigger: str,
-            mode: str, aggregates_trigger: str, warmup: int = 0) -> dict:
+            mode: str, aggregates_trigger: str, warmup: int, scenario: str) -> dict:
     settings = Settings(profile="local", data_root=str(work / f"latency-{mode}"),
                         kafka_bootstrap=broker.bootstrap, topic=f"bench-latency-{mode}")
     t = {"processingTime": trigger}
@@ -143,7 +143,7 @@ def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, tri
         time.sleep(15)  # the queries' first (empty) batches
         measured_from = time.time() + warmup
         sent = send(broker.bootstrap, settings.topic, "--rate", str(rate), "--duration",
-                    f"{warmup + seconds}s")["sent"]
+                    f"{warmup + seconds}s", scenario=scenario)["sent"]
         wait_until_caught_up(spark, settings, queries, sent)
         batches = {q.name: _batch_seconds(q) for q in queries}
     finally:
@@ -189,6 +189,8 @@ def main() -> int:
     parser.add_argument("--aggregates-trigger", default="1 minute",
                         help="trigger of gold's aggregates query during the latency run, or off "
                              "(default: the bundle's aggregates_trigger)")
+    parser.add_argument("--scenario", default="load_test",
+                        help="the generator's scenario, a name or a YAML path (default: load_test)")
     parser.add_argument("--latency-modes", default="realtime,staged",
                         help="realtime: one query for bronze+silver+flags; staged: one per stage")
     args = parser.parse_args()
@@ -199,7 +201,7 @@ def main() -> int:
         spark = get_spark(Settings(profile="local", data_root=str(work), kafka_bootstrap=None),
                           app_name="vigil-bench")
         if not args.skip_throughput:
-            tp = throughput(spark, broker, work, args.reports)
+            tp = throughput(spark, broker, work, args.reports, args.scenario)
             print(f"throughput: {tp['events']:,} events pre-loaded in {tp['load_s']:.0f} s")
             print(f"  baseline Kafka->Delta copy: {tp['baseline_s']:.1f} s = "
                   f"{tp['baseline_rate']:,.0f} events/s")
@@ -212,7 +214,7 @@ def main() -> int:
                   f"({tp['realtime_rate'] / tp['baseline_rate']:.2f}x the baseline copy)")
         for mode in ([] if args.skip_latency else args.latency_modes.split(",")):
             lt = latency(spark, broker, work, args.rate, args.seconds, args.trigger, mode,
-                         args.aggregates_trigger, args.warmup)
+                         args.aggregates_trigger, args.warmup, args.scenario)
             print(f"latency ({mode}, aggregates {args.aggregates_trigger}) at {lt['rate']}/s "
                   f"for {lt['seconds']} s after {lt['warmup']} s of warm-up, trigger "
                   f"{lt['trigger']}: {lt['events_sent']:,} events sent, {lt['reports']:,} "

@@ -24,9 +24,9 @@ class Table:
     change_data_feed: bool = False  # the serving load reads this table's changes
     # The columns Delta keeps file statistics (min/max/nulls) on, for skipping files: those
     # that reads filter on. Empty: Delta's default, the first 32 columns (the small daily
-    # aggregates keep it). Every written row
-    # updates the statistics of every such column (measured: 5-15% less CPU for the
-    # low-latency query than with the default, docs/BENCHMARKS.md, session 8).
+    # aggregates keep it). Every written row updates the statistics of every such column
+    # (measured: 5-15% less CPU for the low-latency query than with the default,
+    # docs/BENCHMARKS.md, session 8).
     stats_columns: tuple[str, ...] = ()
 
     @property
