@@ -55,8 +55,8 @@ def local_spark_conf(settings: Settings) -> dict[str, str]:
     cores = os.cpu_count() or 2
     data_root = Path(settings.data_root)
     java_opts = (f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()} -Dderby.system.home={data_root} "
-                 # The throughput collector: with the JVM's default (G1) the same batches took
-                 # 15-20% more CPU here, and local runs need throughput more than short pauses
+                 # The throughput collector: with the JVM's default (G1) the same batches used
+                 # 20-35% more CPU here, and local runs need throughput more than short pauses
                  # (docs/BENCHMARKS.md, session 10).
                  "-XX:+UseParallelGC")
     return {

@@ -83,6 +83,14 @@ def test_local_spark_conf_loads_delta_and_kafka_from_maven_jars(tmp_path):
     assert conf["spark.ui.enabled"] == "false"
 
 
+@pytest.mark.spark
+def test_local_spark_runs_the_parallel_garbage_collector(spark):
+    """The collector the benchmarks measured (docs/BENCHMARKS.md, session 10) is the one the
+    session's JVM really runs: the option has to reach the JVM when it starts."""
+    beans = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
+    assert {bean.getName() for bean in beans} == {"PS Scavenge", "PS MarkSweep"}
+
+
 def test_azure_profile_does_not_build_a_local_session(monkeypatch):
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
     azure = Settings(profile="azure", data_root="abfss://x", kafka_bootstrap="ns:9093", catalog="vigil")
