@@ -160,7 +160,8 @@ OPENFDA_DATES = [
     ("201602", "2016-02-01", "month"), ("2016", "2016-01-01", "year"),
     ("2016021", None, None), ("2016-02-15", None, None), ("20161315", None, None),
     ("20160230", None, None), ("18000101", None, None), ("２０１６", None, None), ("", None, None),
-    (None, None, None),
+    (None, None, None), ("19000101", "1900-01-01", "day"), ("18991231", None, None),
+    ("190001", "1900-01-01", "month"), ("1899", None, None),
 ]
 
 
@@ -169,3 +170,31 @@ def test_openfda_dates_full_and_partial(spark):
     date, precision = silver.openfda_date(df.v)
     rows = df.select(date.cast("string").alias("d"), precision.alias("p")).collect()
     assert [(r.d, r.p) for r in rows] == [(d, p) for _, d, p in OPENFDA_DATES]
+
+
+AGES = [  # (patientonsetage, unit, patientagegroup) → (age in years, age group)
+    (("45", "801", None), (45.0, "adult")),
+    (("3", "802", None), (0.25, "infant")),  # months
+    (("10", "804", None), (10 / 365.25, "neonate")),  # days
+    (("5", "801", None), (5.0, "child")),
+    (("17", "801", None), (17.0, "adolescent")),
+    (("0,5", "801", None), (0.5, "infant")),  # a decimal comma
+    (("7", "800", None), (70.0, "elderly")),  # decades
+    (("40", "801", "1"), (40.0, "adult")),  # the age wins over the reported group
+    ((None, None, "6"), (None, "elderly")),  # no age: the reported group
+    ((None, None, None), (None, "unknown")),
+]
+
+
+def test_age_in_years_and_age_group_from_the_age_else_the_reported_group(spark):
+    now = datetime(2024, 1, 6)
+    payloads = [payload(report(patient_patientonsetage=age, patient_patientonsetageunit=unit,
+                               patient_patientagegroup=group)) for (age, unit, group), _ in AGES]
+    bronze = spark.createDataFrame(
+        [(f"t/0/{i}", None, p, {}, "kafka", "t", 0, i, now, None, now, now.date())
+         for i, p in enumerate(payloads)], tables.BRONZE_RAW.schema)
+    rows = silver.compact(silver.parse(bronze)).orderBy("offset").collect()
+    assert [r.broken_rules for r in rows] == [[]] * len(AGES)
+    got = [(r.patient_age_years, r.patient_age_group) for r in rows]
+    assert got == [(pytest.approx(age) if age is not None else None, group)
+                   for _, (age, group) in AGES]
