@@ -104,10 +104,10 @@ def openfda_date(value: Column) -> tuple[Column, Column]:
 
     # From 1900 on, the year read off the text: a check of the parsed date would repeat the
     # parse, since Spark evaluates an expression again wherever a CASE branch uses it.
-    digits = only_chars(v, DIGITS) & (F.substring(v, 1, 4) >= "1900")
-    date = (F.when(digits & (F.length(v) == 8), parse("yyyyMMdd"))
-            .when(digits & (F.length(v) == 6), parse("yyyyMM"))
-            .when(digits & (F.length(v) == 4), parse("yyyy")))
+    candidate = only_chars(v, DIGITS) & (F.substring(v, 1, 4) >= "1900")
+    date = (F.when(candidate & (F.length(v) == 8), parse("yyyyMMdd"))
+            .when(candidate & (F.length(v) == 6), parse("yyyyMM"))
+            .when(candidate & (F.length(v) == 4), parse("yyyy")))
     precision = (F.when(date.isNull(), None).when(F.length(v) == 8, "day")
                  .when(F.length(v) == 6, "month").otherwise("year"))
     return date, precision

@@ -36,12 +36,15 @@ BREAKS = {
 }
 
 
-def _broken(spark, payloads):
+def _bronze(spark, payloads):
     now = datetime(2024, 1, 6)
     rows = [(f"t/0/{i}", None, p, {}, "kafka", "t", 0, i, now, None, now, now.date())
             for i, p in enumerate(payloads)]
-    bronze = spark.createDataFrame(rows, tables.BRONZE_RAW.schema)
-    checked = silver_rules.with_broken_rules(silver.parse(bronze)).orderBy("offset")
+    return spark.createDataFrame(rows, tables.BRONZE_RAW.schema)
+
+
+def _broken(spark, payloads):
+    checked = silver_rules.with_broken_rules(silver.parse(_bronze(spark, payloads))).orderBy("offset")
     return [r.broken_rules for r in checked.select("offset", "broken_rules").collect()]
 
 
@@ -187,13 +190,9 @@ AGES = [  # (patientonsetage, unit, patientagegroup) → (age in years, age grou
 
 
 def test_age_in_years_and_age_group_from_the_age_else_the_reported_group(spark):
-    now = datetime(2024, 1, 6)
     payloads = [payload(report(patient_patientonsetage=age, patient_patientonsetageunit=unit,
                                patient_patientagegroup=group)) for (age, unit, group), _ in AGES]
-    bronze = spark.createDataFrame(
-        [(f"t/0/{i}", None, p, {}, "kafka", "t", 0, i, now, None, now, now.date())
-         for i, p in enumerate(payloads)], tables.BRONZE_RAW.schema)
-    rows = silver.compact(silver.parse(bronze)).orderBy("offset").collect()
+    rows = silver.compact(silver.parse(_bronze(spark, payloads))).orderBy("offset").collect()
     assert [r.broken_rules for r in rows] == [[]] * len(AGES)
     got = [(r.patient_age_years, r.patient_age_group) for r in rows]
     assert got == [(pytest.approx(age) if age is not None else None, group)
