@@ -61,6 +61,14 @@ def fresh_settings(tmp_path) -> Settings:
     return Settings(profile="local", data_root=str(tmp_path / "data"), kafka_bootstrap=None)
 
 
+def bronze_frame(spark, payloads):
+    """Bronze rows of these payloads (bytes) as a DataFrame, not written: offsets 0, 1, …"""
+    now = datetime(2024, 1, 6)
+    rows = [(f"t/0/{i}", None, p, {}, "kafka", "t", 0, i, now, None, now, now.date())
+            for i, p in enumerate(payloads)]
+    return spark.createDataFrame(rows, tables.BRONZE_RAW.schema)
+
+
 def write_bronze(spark, settings, payloads, start_offset=0, enqueued=None):
     """Append events to bronze as the Kafka source would have delivered them."""
     tables.ensure(spark, settings, tables.BRONZE_RAW)

@@ -7,7 +7,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import gold, reference, silver, tables
-from tests.pipeline.conftest import payload, report
+from tests.pipeline.conftest import bronze_frame, payload, report
 
 pytestmark = pytest.mark.spark
 
@@ -50,10 +50,8 @@ IDS = {name: str(20000000 + i) for i, name in enumerate(CASES)}
 @pytest.fixture(scope="module")
 def typed(spark):
     """The cases as silver types them: (report rows, drug rows)."""
-    now = datetime(2024, 1, 6)
-    rows = [(f"t/0/{i}", None, payload({**event, "safetyreportid": IDS[name]}), {}, "kafka", "t", 0, i,
-             now, None, now, now.date()) for i, (name, event) in enumerate(CASES.items())]
-    bronze = spark.createDataFrame(rows, tables.BRONZE_RAW.schema)
+    bronze = bronze_frame(spark, [payload({**event, "safetyreportid": IDS[name]})
+                                  for name, event in CASES.items()])
     reports = silver.report_rows(silver.latest_versions(silver.compact(silver.parse(bronze))))
     return reports, silver.drug_rows(reports, reference.product_names(spark))
 

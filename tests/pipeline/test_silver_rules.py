@@ -1,12 +1,10 @@
 """Every validation rule, both ways: the base report passes all of them, and each case below
 breaks exactly the rule it names. A rule added without a case here fails the last test."""
 
-from datetime import datetime
-
 import pytest
 
-from jobs import silver, silver_rules, tables
-from tests.pipeline.conftest import BASE_REPORT, payload, report
+from jobs import silver, silver_rules
+from tests.pipeline.conftest import BASE_REPORT, bronze_frame, payload, report
 
 pytestmark = pytest.mark.spark
 
@@ -36,15 +34,8 @@ BREAKS = {
 }
 
 
-def _bronze(spark, payloads):
-    now = datetime(2024, 1, 6)
-    rows = [(f"t/0/{i}", None, p, {}, "kafka", "t", 0, i, now, None, now, now.date())
-            for i, p in enumerate(payloads)]
-    return spark.createDataFrame(rows, tables.BRONZE_RAW.schema)
-
-
 def _broken(spark, payloads):
-    checked = silver_rules.with_broken_rules(silver.parse(_bronze(spark, payloads))).orderBy("offset")
+    checked = silver_rules.with_broken_rules(silver.parse(bronze_frame(spark, payloads))).orderBy("offset")
     return [r.broken_rules for r in checked.select("offset", "broken_rules").collect()]
 
 
@@ -192,7 +183,7 @@ AGES = [  # (patientonsetage, unit, patientagegroup) → (age in years, age grou
 def test_age_in_years_and_age_group_from_the_age_else_the_reported_group(spark):
     payloads = [payload(report(patient_patientonsetage=age, patient_patientonsetageunit=unit,
                                patient_patientagegroup=group)) for (age, unit, group), _ in AGES]
-    rows = silver.compact(silver.parse(_bronze(spark, payloads))).orderBy("offset").collect()
+    rows = silver.compact(silver.parse(bronze_frame(spark, payloads))).orderBy("offset").collect()
     assert [r.broken_rules for r in rows] == [[]] * len(AGES)
     got = [(r.patient_age_years, r.patient_age_group) for r in rows]
     assert got == [(pytest.approx(age) if age is not None else None, group)
