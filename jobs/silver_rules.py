@@ -99,7 +99,7 @@ PAYLOAD_RULES = [
          f"the payload is larger than {MAX_PAYLOAD_BYTES} bytes (Event Hubs' limit)"),
     Rule("payload_is_utf8", lambda: F.col("_utf8"), "the payload is not valid UTF-8"),
     Rule("payload_is_json_object", lambda: (F.col("_size") == 0) | F.col("_json_object"),
-         "the payload is not a JSON object"),
+         "the payload is not one JSON object: not JSON, or followed by more (a second report)"),
 ]
 
 FIELD_RULES = [

@@ -130,21 +130,28 @@ def test_follow_ups_win_and_duplicates_collapse(spark, demo_run):
 def test_hostile_events_through_kafka_are_quarantined_by_rule_and_the_stream_goes_on(
         spark, kafka_broker, tmp_path):
     valid = json.dumps(report(safetyreportid="30000001")).encode()
-    hostile = {
-        "payload_is_json_object": b'{"safetyreportid": "30000002", "patient": {',
-        "fields_match_contract": json.dumps(report(safetyreportid="30000003", serious=1)).encode(),
-        "report_id_present": json.dumps(report(safetyreportid=None)).encode(),
-        "payload_within_size_limit": json.dumps(report(
-            safetyreportid="30000004", sender={"senderorganization": "x" * 2_000_000})).encode(),
-        "payload_is_utf8": json.dumps(BASE_REPORT).encode().replace(b"Tylenol", b"Tyl\xe9nol"),
-        "payload_present": b"",
+    two_reports = json.dumps(report(safetyreportid="30000005")) + "\n" + json.dumps(
+        report(safetyreportid="30000006"))  # a producer's batch sent as one event
+    hostile = {  # case: (payload, the rule it breaks)
+        "truncated": (b'{"safetyreportid": "30000002", "patient": {', "payload_is_json_object"),
+        "two reports in one event": (two_reports.encode(), "payload_is_json_object"),
+        "wrong type": (json.dumps(report(safetyreportid="30000003", serious=1)).encode(),
+                       "fields_match_contract"),
+        "no id": (json.dumps(report(safetyreportid=None)).encode(), "report_id_present"),
+        "2 MB": (json.dumps(report(safetyreportid="30000004",
+                                   sender={"senderorganization": "x" * 2_000_000})).encode(),
+                 "payload_within_size_limit"),
+        "invalid UTF-8": (json.dumps(BASE_REPORT).encode().replace(b"Tylenol", b"Tyl\xe9nol"),
+                          "payload_is_utf8"),
+        "empty": (b"", "payload_present"),
     }
-    events = [(None, value, {"case": name}) for name, value in hostile.items()] + [(b"30000001", valid, {})]
+    events = ([(None, value, {"case": case}) for case, (value, _) in hostile.items()]
+              + [(b"30000001", valid, {})])
     settings = run_pipeline(spark, kafka_broker, tmp_path, events)
     raw = read(spark, settings, tables.BRONZE_RAW).select("bronze_id", "headers")
     q = read(spark, settings, tables.QUARANTINE).join(raw, "bronze_id")
     got = {r.headers["case"]: r.broken_rules for r in q.collect()}
-    assert got == {name: [name] for name in hostile}
+    assert got == {case: [rule] for case, (_, rule) in hostile.items()}
     assert [r.safetyreportid for r in read(spark, settings, tables.REPORT).collect()] == ["30000001"]
 
 

@@ -50,7 +50,8 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         b'{"@epoch": 1417466131.85, ' + payload(BASE_REPORT)[1:],  # openFDA's own metadata
         payload(report(sender={"senderorganization": 'says "age": 5 in text'})),
         b"\r\n\t " + payload(BASE_REPORT) + b" \n",  # JSON whitespace around the object
-        payload(BASE_REPORT) + b" \r\n" * 40,  # more than the 64 bytes looked at first
+        payload(BASE_REPORT) + b" \r\n" * 40,
+        payload(report(sender={"senderorganization": 'brackets in text: }{ }] ]} }, {'})),
     ]
     assert _broken(spark, lenient) == [[]] * len(lenient)
 
@@ -90,6 +91,13 @@ def test_every_rule_has_a_case():
     payload(BASE_REPORT) + b"xyz",
     payload(BASE_REPORT) + b" 42",
     payload(BASE_REPORT) + b'"',
+    # a second report after the first: the readers would take the first and lose the second
+    payload(BASE_REPORT) + payload(report(safetyreportid="10000002")),
+    payload(BASE_REPORT) + b"\n" + payload(report(safetyreportid="10000002")),
+    payload(BASE_REPORT) + b", " + payload(report(safetyreportid="10000002")),
+    # ... after closing a bracket the report never opened, to get past a check that wraps it
+    payload(BASE_REPORT) + b"], " + payload(report(safetyreportid="10000002")),
+    payload(BASE_REPORT) + b"}, " + payload(report(safetyreportid="10000002")),
 ])
 def test_what_is_not_strict_json_is_not_a_json_object(spark, lenient):
     assert _broken(spark, [lenient]) == [["payload_is_json_object"]]
@@ -128,7 +136,8 @@ def test_payload_rules_short_circuit_field_rules(spark):
 def test_error_text_joins_the_reasons(spark):
     df = spark.createDataFrame([(["payload_present", "payload_is_json_object"],)], "r array<string>")
     text = df.select(silver_rules.error_text(df.r).alias("e")).first().e
-    assert text == ("the event's payload is empty; the payload is not a JSON object")
+    assert text == ("the event's payload is empty; the payload is not one JSON object: not JSON, "
+                    "or followed by more (a second report)")
 
 
 FREE_TEXT_NUMBERS = [
