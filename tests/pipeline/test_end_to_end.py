@@ -12,6 +12,7 @@ from generators.stream import generate
 from jobs import pipeline, tables
 from jobs.settings import Settings
 from jobs.sources import SourceParams
+from tests.conftest import shared_file
 from tests.pipeline.conftest import BASE_REPORT, report
 
 pytestmark = [pytest.mark.spark, pytest.mark.kafka, pytest.mark.slow]
@@ -165,3 +166,31 @@ def test_daily_aggregates_count_every_flagged_report_once(spark, demo_run):
     overdoses = flags.where("is_overdose").count()
     assert by_country.agg(F.sum("overdoses")).first()[0] == overdoses > 0
     assert read(spark, settings, tables.DRUG_DAILY).count() > 0
+
+
+def test_landing_files_through_the_staged_pipeline_each_line_once(spark, tmp_path):
+    """The landing-folder source: real openFDA reports as JSON-lines files — one as Windows
+    tools write them (a byte order mark, CRLF), one with a line that is not JSON — into every
+    table; a file still being written waits, and the next run takes it and nothing twice."""
+    lines = shared_file("reference/openfda-sample.jsonl").read_bytes().splitlines()
+    settings = Settings(profile="local", data_root=str(tmp_path / "data"), kafka_bootstrap=None)
+    landing = tmp_path / "data" / "landing" / "2026" / "11"
+    landing.mkdir(parents=True)
+    (landing / "a.jsonl").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(lines[:20]) + b"\r\n")
+    (landing / "b.jsonl").write_bytes(b"\n".join([*lines[20:40], b"not json"]) + b"\n")
+    (landing / "c.jsonl.tmp").write_bytes(b"\n".join(lines[40:]))  # still being written
+    files = SourceParams(source="files", max_files_per_trigger=1)
+
+    pipeline.run_available_now(spark, settings, files)
+    counts = pipeline.reconcile(spark, settings).first()
+    assert (counts.bronze_events, counts.quarantined, counts.unaccounted) == (41, 1, 0)
+    report_ids = [json.loads(line)["safetyreportid"] for line in lines]
+    stored = {r.safetyreportid for r in read(spark, settings, tables.REPORT).collect()}
+    assert stored == set(report_ids[:40])  # the first line of a.jsonl, after its mark, too
+
+    (landing / "c.jsonl.tmp").rename(landing / "c.jsonl")
+    pipeline.run_available_now(spark, settings, files)
+    counts = pipeline.reconcile(spark, settings).first()
+    assert (counts.bronze_events, counts.quarantined, counts.unaccounted) == (50, 1, 0)
+    assert read(spark, settings, tables.REPORT).count() == len(set(report_ids)) == 49
+    assert read(spark, settings, tables.FLAGS).count() == 49

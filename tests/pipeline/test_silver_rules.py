@@ -51,6 +51,7 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         payload(report(sender={"senderorganization": 'says "age": 5 in text'})),
         b"\r\n\t " + payload(BASE_REPORT) + b" \n",  # JSON whitespace around the object
         payload(BASE_REPORT) + b" \r\n" * 40,
+        b"\xef\xbb\xbf" + payload(BASE_REPORT),  # a byte order mark, as Windows tools write
         payload(report(sender={"senderorganization": 'brackets in text: }{ }] ]} }, {'})),
     ]
     assert _broken(spark, lenient) == [[]] * len(lenient)
