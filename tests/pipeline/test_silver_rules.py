@@ -50,7 +50,7 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         b'{"@epoch": 1417466131.85, ' + payload(BASE_REPORT)[1:],  # openFDA's own metadata
         payload(report(sender={"senderorganization": 'says "age": 5 in text'})),
         b"\r\n\t " + payload(BASE_REPORT) + b" \n",  # JSON whitespace around the object
-        payload(BASE_REPORT) + b" \r\n" * 40,
+        payload(BASE_REPORT) + b" \r\n" * 40,  # much whitespace after the object
         b"\xef\xbb\xbf" + payload(BASE_REPORT),  # a byte order mark, as Windows tools write
         payload(report(sender={"senderorganization": 'brackets in text: }{ }] ]} }, {'})),
     ]
