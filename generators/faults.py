@@ -71,6 +71,11 @@ def make_fault(kind: str, k: int, report: dict, rng: random.Random,
         return orjson.dumps(_with(report, path, make(report))), path, report_id
     if kind == "empty_payload":
         return b"", None, None
+    if kind == "concatenated_json":
+        # the same report twice in one event, as a producer that retried into its send buffer
+        # would send it; a JSON reader that stops after the first object would see one report
+        text = orjson.dumps(report)
+        return text + text, None, report_id
     if kind == "invalid_utf8":
         text = orjson.dumps(report)
         name = report["patient"]["drug"][0]["medicinalproduct"].encode()

@@ -29,6 +29,7 @@ FAULT_KINDS = (
     "wrong_types",
     "empty_payload",
     "invalid_utf8",
+    "concatenated_json",
     "oversize",
 )
 

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from generators import contract
+from generators.stream import generate
 from tests.conftest import shared_file
 
 
@@ -124,3 +125,23 @@ def test_each_data_fault_breaks_the_event_as_the_manifest_says(validator, demo_s
             event.payload.decode("utf-8")
     for event in events:
         assert b"\n" not in event.payload, "every payload fits on one JSON line"
+
+
+def test_a_concatenated_json_fault_is_the_report_twice_in_one_event(validator, tmp_path):
+    """Not in the shipped scenarios (it would change their seeded streams); a scenario asks
+    for it by name. The event holds two whole reports and no newline."""
+    scenario = tmp_path / "glued.yaml"
+    scenario.write_text("name: glued\nstart: \"2025-01-01T00:00:00Z\"\ndays: 2\n"
+                        "background: {reports: 50}\n"
+                        "anomalies:\n  - type: data_faults\n    counts: {concatenated_json: 3}\n")
+    stream = generate(str(scenario), seed=3)
+    events = list(stream)
+    glued = _fault_events(stream, events, "concatenated_json")
+    assert len(glued) == 3
+    for line, event in glued:
+        text = event.payload.decode("utf-8")
+        first, end = json.JSONDecoder().raw_decode(text)
+        assert json.loads(text[end:]) == first and validator.is_valid(first)
+        assert line["safetyreportids"] == [first["safetyreportid"]] and "\n" not in text
+        with pytest.raises(json.JSONDecodeError, match="Extra data"):
+            json.loads(text)
