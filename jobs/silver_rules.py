@@ -104,8 +104,8 @@ PAYLOAD_RULES = [
 
 FIELD_RULES = [
     Rule("fields_match_contract", lambda: j("_corrupt_record").isNull() & ~F.col("_non_text_value"),
-         "a field has the wrong JSON type (a number or true/false where openFDA sends text, "
-         "or text where a list or object is expected)"),
+         "a field has the wrong JSON type (a number, true/false, list or object where openFDA "
+         "sends text, or text where a list or object is expected)"),
     Rule("report_id_present", lambda: F.trim(j("safetyreportid")) != "", "safetyreportid is missing"),
     Rule("report_id_format", lambda: j("safetyreportid").isNull()
          | j("safetyreportid").rlike(r"^\s*[0-9]{5,12}(-[0-9])?\s*$"),

@@ -53,6 +53,10 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         payload(BASE_REPORT) + b" \r\n" * 40,  # much whitespace after the object
         b"\xef\xbb\xbf" + payload(BASE_REPORT),  # a byte order mark, as Windows tools write
         payload(report(sender={"senderorganization": 'brackets in text: }{ }] ]} }, {'})),
+        # text that starts like a list or object is still text
+        payload(report(patient_drug=[{"medicinalproduct": "[BRAND] X", "drugcharacterization": "1",
+                                      "drugdosagetext": '{1 tablet} "daily"'}])),
+        payload(report(sender={"senderorganization": "{ACME}"}, occurcountry="[US]")),
     ]
     assert _broken(spark, lenient) == [[]] * len(lenient)
 
@@ -66,8 +70,13 @@ def test_each_case_breaks_exactly_its_rule(spark):
 @pytest.mark.parametrize("wrong", [
     report(serious=1), report(safetyreportversion=2), report(receivedate=20240105),
     report(seriousnessother=True),
+    # a list or object: from_json would read it as its JSON text, a term like any other
+    report(patient_reaction=[{"reactionmeddrapt": ["Nausea", "Rash"]}]),
+    report(patient_drug=[{"medicinalproduct": {"name": "TYLENOL"}, "drugcharacterization": "1"}]),
+    report(occurcountry=["US"]),
+    report(sender={"senderorganization": {"name": "ACME"}}),
 ])
-def test_numbers_and_booleans_where_openfda_sends_text_break_the_contract(spark, wrong):
+def test_numbers_booleans_lists_and_objects_where_openfda_sends_text_break_the_contract(spark, wrong):
     assert _broken(spark, [payload(wrong)]) == [["fields_match_contract"]]
 
 
