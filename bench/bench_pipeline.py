@@ -11,9 +11,13 @@
    starts, so short of the commit by the write's duration), which earlier figures used. With
    `--warmup`, the generator sends for that long first and only reports enqueued after it
    count: the steady state of a query that runs for weeks, not its first JIT-cold minute.
+   Baseline, in the same run: a plain Spark Kafka → Delta stream of the same load with the same
+   trigger (Delta's sink, exactly once per batch), enqueued → the commit that wrote the event:
+   the least any landing can cost at this rate on this machine. Each mode's p95 is printed as a
+   ratio to the baseline's.
 
     .venv/bin/python bench/bench_pipeline.py [--reports 1000000] [--rate 1000] [--seconds 60]
-        [--warmup 0]
+        [--warmup 0] [--latency-modes baseline,realtime,staged]
 Figures go to docs/BENCHMARKS.md (section "Pipeline") with the command that produced them.
 """
 
@@ -124,8 +128,47 @@ def _batch_seconds(query) -> dict:
             "max_s": durations[-1]}
 
 
+def latency_baseline(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int,
+                     trigger: str, warmup: int, scenario: str) -> dict:
+    """Latency of a plain Kafka → Delta stream under the same load: enqueued → committed."""
+    topic, out = "bench-latency-baseline", work / "latency-baseline"
+    create_topic(broker.bootstrap, topic)
+    # the change feed gives each row its commit's timestamp; for appends it writes nothing extra
+    spark.sql(f"CREATE TABLE delta.`{out}` (key BINARY, value BINARY, topic STRING, partition INT, "
+              "offset BIGINT, timestamp TIMESTAMP, timestampType INT) USING delta "
+              "TBLPROPERTIES (delta.enableChangeDataFeed = true)")
+    query = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", broker.bootstrap)
+             .option("subscribe", topic).option("startingOffsets", "latest").load()
+             .writeStream.format("delta").option("checkpointLocation", f"{out}-cp")
+             .trigger(processingTime=trigger).start(str(out)))
+    try:
+        time.sleep(15)
+        measured_from = time.time() + warmup
+        sent = send(broker.bootstrap, topic, "--rate", str(rate), "--duration",
+                    f"{warmup + seconds}s", scenario=scenario)["sent"]
+        deadline = time.monotonic() + 600
+        while spark.read.format("delta").load(str(out)).count() < sent:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the baseline stream did not catch up within 600 s")
+            time.sleep(2)
+        batches = {"baseline": _batch_seconds(query)}
+    finally:
+        query.stop()
+    lat = (spark.read.format("delta").option("readChangeFeed", "true")
+           .option("startingVersion", 0).load(str(out))
+           .where(F.col("timestamp").cast("double") >= measured_from)
+           .select((F.col("_commit_timestamp").cast("double")
+                    - F.col("timestamp").cast("double")).alias("committed_s")))
+    p50, p95, p99 = lat.approxQuantile("committed_s", [0.5, 0.95, 0.99], 0.001)
+    return {"reports": lat.count(), "events_sent": sent, "batches": batches, "p50_s": p50,
+            "p95_s": p95, "p99_s": p99, "stamp_p95_s": None, "rate": rate, "seconds": seconds,
+            "warmup": warmup, "trigger": trigger, "mode": "baseline", "aggregates_trigger": "-"}
+
+
 def latency(spark, broker: KafkaBroker, work: Path, rate: int, seconds: int, trigger: str,
             mode: str, aggregates_trigger: str, warmup: int, scenario: str) -> dict:
+    if mode == "baseline":
+        return latency_baseline(spark, broker, work, rate, seconds, trigger, warmup, scenario)
     settings = Settings(profile="local", data_root=str(work / f"latency-{mode}"),
                         kafka_bootstrap=broker.bootstrap, topic=f"bench-latency-{mode}")
     t = {"processingTime": trigger}
@@ -191,8 +234,9 @@ def main() -> int:
                              "(default: the bundle's aggregates_trigger)")
     parser.add_argument("--scenario", default="load_test",
                         help="the generator's scenario, a name or a YAML path (default: load_test)")
-    parser.add_argument("--latency-modes", default="realtime,staged",
-                        help="realtime: one query for bronze+silver+flags; staged: one per stage")
+    parser.add_argument("--latency-modes", default="baseline,realtime,staged",
+                        help="baseline: a plain Kafka -> Delta stream; realtime: one query for "
+                             "bronze+silver+flags; staged: one per stage")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
     broker = KafkaBroker(data_dir=work / "kafka", heap="1g")
@@ -212,15 +256,25 @@ def main() -> int:
             print(f"  realtime query (bronze+silver+flags, then aggregates) {tp['realtime_s']:6.1f} s"
                   f" = {tp['realtime_rate']:10,.0f} events/s "
                   f"({tp['realtime_rate'] / tp['baseline_rate']:.2f}x the baseline copy)")
+        base_p95 = None
         for mode in ([] if args.skip_latency else args.latency_modes.split(",")):
             lt = latency(spark, broker, work, args.rate, args.seconds, args.trigger, mode,
                          args.aggregates_trigger, args.warmup, args.scenario)
-            print(f"latency ({mode}, aggregates {args.aggregates_trigger}) at {lt['rate']}/s "
-                  f"for {lt['seconds']} s after {lt['warmup']} s of warm-up, trigger "
-                  f"{lt['trigger']}: {lt['events_sent']:,} events sent, {lt['reports']:,} "
-                  f"reports measured; enqueued -> flags committed: p50 {lt['p50_s']:.2f} s, "
-                  f"p95 {lt['p95_s']:.2f} s, p99 {lt['p99_s']:.2f} s (row stamp p95 "
-                  f"{lt['stamp_p95_s']:.2f} s)")
+            if mode == "baseline":
+                base_p95 = lt["p95_s"]
+                print(f"latency baseline (plain Kafka -> Delta stream) at {lt['rate']}/s for "
+                      f"{lt['seconds']} s after {lt['warmup']} s of warm-up, trigger "
+                      f"{lt['trigger']}: {lt['events_sent']:,} events sent, {lt['reports']:,} "
+                      f"measured; enqueued -> committed: p50 {lt['p50_s']:.2f} s, "
+                      f"p95 {lt['p95_s']:.2f} s, p99 {lt['p99_s']:.2f} s")
+            else:
+                ratio = f", {lt['p95_s'] / base_p95:.1f}x the baseline's p95" if base_p95 else ""
+                print(f"latency ({mode}, aggregates {args.aggregates_trigger}) at {lt['rate']}/s "
+                      f"for {lt['seconds']} s after {lt['warmup']} s of warm-up, trigger "
+                      f"{lt['trigger']}: {lt['events_sent']:,} events sent, {lt['reports']:,} "
+                      f"reports measured; enqueued -> flags committed: p50 {lt['p50_s']:.2f} s, "
+                      f"p95 {lt['p95_s']:.2f} s{ratio}, p99 {lt['p99_s']:.2f} s (row stamp p95 "
+                      f"{lt['stamp_p95_s']:.2f} s)")
             for name, b in lt["batches"].items():
                 print(f"  {name:<16} {b['batches']:4d} batches, median "
                       f"{b.get('median_s', 0):.1f} s, max {b.get('max_s', 0):.1f} s")
