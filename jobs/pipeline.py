@@ -98,13 +98,12 @@ def reconcile(spark: SparkSession, settings: Settings) -> DataFrame:
     quarantined = tables.read(spark, settings, tables.QUARANTINE).select("bronze_id").distinct()
     reports = tables.read(spark, settings, tables.REPORT).select(
         "safetyreportid", F.col("safetyreportversion").alias("stored_version"))
-    text = F.col("payload").cast("string")
+    # each event's id and version read as silver reads them (after a byte order mark, say)
+    key = F.from_json(silver.payload_text(F.col("payload")),
+                      "safetyreportid STRING, safetyreportversion STRING")
+    report_id, version = silver.report_key(key)
     events = raw.join(quarantined, "bronze_id", "left_anti").select(
-        "bronze_id",
-        F.trim(F.get_json_object(text, "$.safetyreportid")).alias("safetyreportid"),
-        F.coalesce(F.trim(F.get_json_object(text, "$.safetyreportversion")).try_cast("int"),
-                   F.lit(1)).alias("version"),
-    )
+        "bronze_id", report_id.alias("safetyreportid"), version.alias("version"))
     accounted = events.join(reports, "safetyreportid", "left").select(
         (F.col("stored_version") >= F.col("version")).alias("in_silver"))
     counts = accounted.agg(F.count(F.when(F.col("in_silver"), 1)).alias("in_silver"),

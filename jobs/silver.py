@@ -162,14 +162,24 @@ def container_read_as_text(text: Column, parsed: Column) -> Column:
             .otherwise(F.lit(False)))
 
 
+def payload_text(payload: Column) -> Column:
+    """The payload's bytes as the text silver parses. A byte order mark before the JSON is not
+    part of the report (Windows tools write one; for landing files Hadoop's line reader drops
+    it already); RFC 8259 lets a parser ignore it. Bronze keeps it. (Measured: no cost beside
+    parse's 4.4 s per 215,146 payloads.)"""
+    return (F.when(F.startswith(payload, F.lit(UTF8_BOM)), F.substring(payload, 4, 2**31 - 1))
+            .otherwise(payload).cast("string"))
+
+
+def report_key(j: Column) -> tuple[Column, Column]:
+    """A report's id and version from its parsed payload `j`; a missing version counts as 1."""
+    return (F.trim(j["safetyreportid"]),
+            F.coalesce(F.trim(j["safetyreportversion"]).try_cast("int"), F.lit(1)))
+
+
 def parse(bronze: DataFrame) -> DataFrame:
     """Bronze rows + the columns the rules judge: the parsed payload `j` and payload checks."""
-    # A byte order mark before the JSON is not part of the report (Windows tools write one; for
-    # landing files Hadoop's line reader drops it already); RFC 8259 lets a parser ignore it.
-    # Bronze keeps it. (Measured: no cost beside parse's 4.4 s per 215,146 payloads.)
-    payload = F.col("payload")
-    text = (F.when(F.startswith(payload, F.lit(UTF8_BOM)), F.expr("substr(payload, 4)"))
-            .otherwise(payload).cast("string"))
+    text = payload_text(F.col("payload"))
     parsed = bronze.select(
         "*",
         F.coalesce(F.length("payload"), F.lit(0)).alias("_size"),
@@ -179,15 +189,19 @@ def parse(bronze: DataFrame) -> DataFrame:
         F.coalesce(text.rlike(MAYBE_NON_TEXT) & text.rlike(NON_TEXT_VALUE), F.lit(False))
         .alias("_scalar_as_text"),
         F.from_json(text, EVENT_SCHEMA, STRICT_JSON).alias("j"),
+        # A second, schema-free parse that refuses a key given twice in one object, at any
+        # depth. from_json keeps the last value, Spark's JSON path functions the first: which
+        # one the sender meant cannot be known (measured: 1.37-1.56 s per 215,146 payloads,
+        # about 5% of the realtime query's time per event; docs/BENCHMARKS.md, session 13).
+        F.try_parse_json(text).isNotNull().alias("_strict_json"),
     )
     # A JSON object: what from_json read without complaint is one (it is as strict as the JSON
-    # grammar, see STRICT_JSON); a second, schema-free parse decides only for the rest. Both
-    # read the first JSON value and ignore whatever follows it — `{…}{…}` or a second report
-    # on the next line would pass as the first, and the second be lost — so the payload must
-    # also hold that one value and nothing after it (`one_json_value`).
+    # grammar, see STRICT_JSON); the schema-free parse decides only for the rest. Both read
+    # the first JSON value and ignore whatever follows it — `{…}{…}` or a second report on the
+    # next line would pass as the first, and the second be lost — so the payload must also
+    # hold that one value and nothing after it (`one_json_value`).
     json_object = (F.ltrim(text, F.lit(JSON_WHITESPACE)).startswith("{") & one_json_value(text)
-                   & F.when(F.col("j._corrupt_record").isNull(), F.lit(True))
-                   .otherwise(F.try_parse_json(text).isNotNull()))
+                   & (F.col("j._corrupt_record").isNull() | F.col("_strict_json")))
     receivedate, precision = openfda_date(F.col("j.receivedate"))
     non_text = F.col("_scalar_as_text") | container_read_as_text(text, F.col("j"))
     return parsed.select("*", json_object.alias("_json_object"), non_text.alias("_non_text_value"),
@@ -200,12 +214,13 @@ def compact(parsed: DataFrame) -> DataFrame:
     payload only when the event goes to quarantine — payloads are most of an event's bytes."""
     checked = with_broken_rules(parsed)
     broken = F.size("broken_rules") > 0
+    report_id, version = report_key(F.col("j"))
     rows = checked.select(
         "bronze_id",
         *[c.split(" ")[0].strip("`") for c in tables.SOURCE_COLUMNS],
         "broken_rules",
-        F.trim("j.safetyreportid").alias("_id"),
-        F.coalesce(F.trim("j.safetyreportversion").try_cast("int"), F.lit(1)).alias("_version"),
+        report_id.alias("_id"),
+        version.alias("_version"),
         F.when(broken, F.col("payload")).alias("payload"),
         F.when(broken & F.col("_utf8"), F.col("payload").cast("string")).alias("payload_text"),
         F.when(~broken, F.sha2(F.col("payload"), 256)).alias("payload_sha256"),

@@ -100,6 +100,10 @@ PAYLOAD_RULES = [
     Rule("payload_is_utf8", lambda: F.col("_utf8"), "the payload is not valid UTF-8"),
     Rule("payload_is_json_object", lambda: (F.col("_size") == 0) | F.col("_json_object"),
          "the payload is not one JSON object: not JSON, or followed by more (a second report)"),
+    # judged only on a JSON object: a payload that is not one has broken the rule above
+    Rule("payload_keys_unique",
+         lambda: (F.col("_size") == 0) | ~F.col("_json_object") | F.col("_strict_json"),
+         "a key appears twice in one JSON object, so which value is meant is ambiguous"),
 ]
 
 FIELD_RULES = [

@@ -13,6 +13,7 @@ BREAKS = {
     "payload_within_size_limit": payload(report(sender={"senderorganization": "x" * 2_100_000})),
     "payload_is_utf8": b'{"safetyreportid": "10000001", "x": "\xff\xfe"}',
     "payload_is_json_object": b'{"safetyreportid": "10000001", ',
+    "payload_keys_unique": b'{"safetyreportid": "10000002", ' + payload(BASE_REPORT)[1:],
     "fields_match_contract": payload(report(patient_patientonsetage=45)),  # a number, not text
     "report_id_present": payload(report(safetyreportid=None)),
     "report_id_format": payload(report(safetyreportid="ABC-123")),
@@ -57,6 +58,10 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         payload(report(patient_drug=[{"medicinalproduct": "[BRAND] X", "drugcharacterization": "1",
                                       "drugdosagetext": '{1 tablet} "daily"'}])),
         payload(report(sender={"senderorganization": "{ACME}"}, occurcountry="[US]")),
+        # the same key in different objects, or in another case, is not a key given twice
+        payload(report(patient_drug=[{"medicinalproduct": "X", "drugcharacterization": "1"},
+                                     {"medicinalproduct": "Y", "drugcharacterization": "2"}])),
+        b'{"SafetyReportId": "10000009", ' + payload(BASE_REPORT)[1:],
     ]
     assert _broken(spark, lenient) == [[]] * len(lenient)
 
@@ -78,6 +83,21 @@ def test_each_case_breaks_exactly_its_rule(spark):
 ])
 def test_numbers_booleans_lists_and_objects_where_openfda_sends_text_break_the_contract(spark, wrong):
     assert _broken(spark, [payload(wrong)]) == [["fields_match_contract"]]
+
+
+@pytest.mark.parametrize("twice", [
+    # in the patient, in a drug, in a reaction
+    payload(BASE_REPORT).replace(b'"patient": {', b'"patient": {"patientsex": "1", ', 1),
+    payload(report(patient_drug=[{"medicinalproduct": "ASPIRIN", "drugcharacterization": "1"}]))
+    .replace(b'"medicinalproduct": "ASPIRIN"',
+             b'"medicinalproduct": "ASPIRIN", "medicinalproduct": "FENTANYL"'),
+    payload(report(patient_reaction=[{"reactionmeddrapt": "Rash", "reactionoutcome": "1"}]))
+    .replace(b'"reactionoutcome": "1"', b'"reactionoutcome": "1", "reactionoutcome": "5"'),
+    # the same key once escaped: JSON reads both as "safetyreportid"
+    b'{"safetyreport\\u0069d": "10000002", ' + payload(BASE_REPORT)[1:],
+])
+def test_a_key_given_twice_at_any_depth_is_ambiguous(spark, twice):
+    assert _broken(spark, [twice]) == [["payload_keys_unique"]]
 
 
 def test_text_where_an_object_is_expected_breaks_the_contract_and_what_follows(spark):
