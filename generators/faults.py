@@ -76,6 +76,11 @@ def make_fault(kind: str, k: int, report: dict, rng: random.Random,
         # would send it; a JSON reader that stops after the first object would see one report
         text = orjson.dumps(report)
         return text + text, None, report_id
+    if kind == "duplicate_key":
+        # the id twice, with two values, as a producer that puts its own record id in front of
+        # the report's fields; JSON readers disagree on which one counts
+        other = str(rng.randrange(10_000_000, 100_000_000)).encode()
+        return b'{"safetyreportid":"' + other + b'",' + orjson.dumps(report)[1:], "safetyreportid", report_id
     if kind == "invalid_utf8":
         text = orjson.dumps(report)
         name = report["patient"]["drug"][0]["medicinalproduct"].encode()

@@ -30,6 +30,7 @@ FAULT_KINDS = (
     "empty_payload",
     "invalid_utf8",
     "concatenated_json",
+    "duplicate_key",
     "oversize",
 )
 

@@ -127,16 +127,20 @@ def test_each_data_fault_breaks_the_event_as_the_manifest_says(validator, demo_s
         assert b"\n" not in event.payload, "every payload fits on one JSON line"
 
 
+def _faults_asked_by_name(tmp_path, kind):
+    """Three faults of `kind` among 50 background reports, from a scenario that names it."""
+    scenario = tmp_path / f"{kind}.yaml"
+    scenario.write_text(f"name: {kind}\nstart: \"2025-01-01T00:00:00Z\"\ndays: 2\n"
+                        "background: {reports: 50}\n"
+                        f"anomalies:\n  - type: data_faults\n    counts: {{{kind}: 3}}\n")
+    stream = generate(str(scenario), seed=3)
+    return _fault_events(stream, list(stream), kind)
+
+
 def test_a_concatenated_json_fault_is_the_report_twice_in_one_event(validator, tmp_path):
     """Not in the shipped scenarios (it would change their seeded streams); a scenario asks
     for it by name. The event holds two whole reports and no newline."""
-    scenario = tmp_path / "glued.yaml"
-    scenario.write_text("name: glued\nstart: \"2025-01-01T00:00:00Z\"\ndays: 2\n"
-                        "background: {reports: 50}\n"
-                        "anomalies:\n  - type: data_faults\n    counts: {concatenated_json: 3}\n")
-    stream = generate(str(scenario), seed=3)
-    events = list(stream)
-    glued = _fault_events(stream, events, "concatenated_json")
+    glued = _faults_asked_by_name(tmp_path, "concatenated_json")
     assert len(glued) == 3
     for line, event in glued:
         text = event.payload.decode("utf-8")
@@ -145,3 +149,16 @@ def test_a_concatenated_json_fault_is_the_report_twice_in_one_event(validator, t
         assert line["safetyreportids"] == [first["safetyreportid"]] and "\n" not in text
         with pytest.raises(json.JSONDecodeError, match="Extra data"):
             json.loads(text)
+
+
+def test_a_duplicate_key_fault_gives_the_id_twice_with_two_values(validator, tmp_path):
+    """Not in the shipped scenarios either. Without its first key the payload is the valid
+    report; with it, which id is meant depends on the reader."""
+    twice = _faults_asked_by_name(tmp_path, "duplicate_key")
+    assert len(twice) == 3
+    for line, event in twice:
+        pairs = json.loads(event.payload, object_pairs_hook=list)
+        ids = [value for key, value in pairs if key == "safetyreportid"]
+        assert len(ids) == 2 and ids[0] != ids[1] == line["safetyreportids"][0] == event.key
+        assert validator.is_valid(json.loads(event.payload))  # a reader that keeps the last
+        assert line["params"]["field"] == "safetyreportid" and b"\n" not in event.payload
