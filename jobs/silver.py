@@ -36,6 +36,7 @@ from jobs import reference, tables
 from jobs.settings import Settings
 from jobs.silver_rules import (
     DIGITS,
+    LONE_SURROGATE,
     MAYBE_NON_TEXT,
     NON_TEXT_VALUE,
     error_text,
@@ -194,6 +195,9 @@ def parse(bronze: DataFrame) -> DataFrame:
         # one the sender meant cannot be known (measured: 1.37-1.56 s per 215,146 payloads,
         # about 5% of the realtime query's time per event; docs/BENCHMARKS.md, session 13).
         F.try_parse_json(text).isNotNull().alias("_strict_json"),
+        # the pattern only where a surrogate can be escaped at all
+        F.coalesce((text.contains("\\ud") | text.contains("\\uD")) & text.rlike(LONE_SURROGATE),
+                   F.lit(False)).alias("_lone_surrogate"),
     )
     # A JSON object: what from_json read without complaint is one (it is as strict as the JSON
     # grammar, see STRICT_JSON); the schema-free parse decides only for the rest. Both read

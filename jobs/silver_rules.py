@@ -32,6 +32,18 @@ NON_TEXT_VALUE = r'"[^"@\\][^"\\]*"\s*:\s*(-?[0-9]|true|false)'
 # with it, 20% (those with `@epoch`), and the check takes about 7% less time.
 MAYBE_NON_TEXT = r'"\s*:\s*[-0-9tf]'
 THOUSANDS = r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"  # 1,000 or 12,500.5
+# Half of a UTF-16 surrogate pair escaped on its own (`\ud800`, or `\udc00` without the high
+# half before it) is valid JSON syntax but no character: the parsers store it as "?". The
+# escape's backslash counts only when the run of backslashes it ends is odd (`\\ud800` is a
+# backslash and the text "ud800"; Java's look-behind needs a bound, so runs of up to 33 are
+# judged). The pattern starts with the literal `\u`, so the regex
+# engine can skip ahead to it: with the parity test in front instead, payloads that escape
+# a whole pair took 7 times as long to check (docs/BENCHMARKS.md, session 13).
+_ESCAPE_NOT_ESCAPED = r"(?<=(?<!\\)(?:\\\\){0,16}\\u)"
+_LOW_HALF = r"[dD][c-fC-F][0-9a-fA-F]{2}"
+_HIGH_HALF = r"[dD][89abAB][0-9a-fA-F]{2}"
+LONE_SURROGATE = (r"\\u" + _ESCAPE_NOT_ESCAPED + "(?:" + _HIGH_HALF + r"(?!\\u" + _LOW_HALF + ")"
+                  + r"|(?<!\\u" + _HIGH_HALF + r"\\u)" + _LOW_HALF + ")")
 
 
 @dataclass(frozen=True)
@@ -100,10 +112,15 @@ PAYLOAD_RULES = [
     Rule("payload_is_utf8", lambda: F.col("_utf8"), "the payload is not valid UTF-8"),
     Rule("payload_is_json_object", lambda: (F.col("_size") == 0) | F.col("_json_object"),
          "the payload is not one JSON object: not JSON, or followed by more (a second report)"),
-    # judged only on a JSON object: a payload that is not one has broken the rule above
+    # these two are judged only on a JSON object: a payload that is not one has broken the
+    # rule above
     Rule("payload_keys_unique",
          lambda: (F.col("_size") == 0) | ~F.col("_json_object") | F.col("_strict_json"),
          "a key appears twice in one JSON object, so which value is meant is ambiguous"),
+    Rule("payload_escapes_are_characters",
+         lambda: (F.col("_size") == 0) | ~F.col("_json_object") | ~F.col("_lone_surrogate"),
+         "an escape is half of a UTF-16 surrogate pair (such as \\ud800 alone), no character: "
+         "it would be stored as ?"),
 ]
 
 FIELD_RULES = [

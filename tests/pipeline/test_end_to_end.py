@@ -148,6 +148,8 @@ def test_hostile_events_through_kafka_are_quarantined_by_rule_and_the_stream_goe
         # which id is meant? Spark's readers disagree: from_json keeps the last, the JSON path
         # functions the first
         "an id given twice": (b'{"safetyreportid": "30000007", ' + valid[1:], "payload_keys_unique"),
+        "half a surrogate pair": (valid.replace(b"Nausea", b"Nausea \\ud800"),
+                                  "payload_escapes_are_characters"),
     }
     with_mark = b"\xef\xbb\xbf" + json.dumps(report(safetyreportid="30000008")).encode()
     events = ([(None, value, {"case": case}) for case, (value, _) in hostile.items()]

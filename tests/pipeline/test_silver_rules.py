@@ -14,6 +14,7 @@ BREAKS = {
     "payload_is_utf8": b'{"safetyreportid": "10000001", "x": "\xff\xfe"}',
     "payload_is_json_object": b'{"safetyreportid": "10000001", ',
     "payload_keys_unique": b'{"safetyreportid": "10000002", ' + payload(BASE_REPORT)[1:],
+    "payload_escapes_are_characters": payload(BASE_REPORT).replace(b"Nausea", b"Naus\\ud800ea"),
     "fields_match_contract": payload(report(patient_patientonsetage=45)),  # a number, not text
     "report_id_present": payload(report(safetyreportid=None)),
     "report_id_format": payload(report(safetyreportid="ABC-123")),
@@ -62,6 +63,10 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         payload(report(patient_drug=[{"medicinalproduct": "X", "drugcharacterization": "1"},
                                      {"medicinalproduct": "Y", "drugcharacterization": "2"}])),
         b'{"SafetyReportId": "10000009", ' + payload(BASE_REPORT)[1:],
+        # a whole surrogate pair is one character; an escaped backslash before "ud800" is text
+        payload(BASE_REPORT).replace(b"Nausea", b"Nausea \\ud83d\\ude37"),
+        payload(BASE_REPORT).replace(b"Nausea", b"Nausea \\\\ud800"),
+        payload(BASE_REPORT).replace(b"Nausea", "Nausée 😷".encode()),
     ]
     assert _broken(spark, lenient) == [[]] * len(lenient)
 
@@ -98,6 +103,18 @@ def test_numbers_booleans_lists_and_objects_where_openfda_sends_text_break_the_c
 ])
 def test_a_key_given_twice_at_any_depth_is_ambiguous(spark, twice):
     assert _broken(spark, [twice]) == [["payload_keys_unique"]]
+
+
+@pytest.mark.parametrize("half", [
+    b"\\udc00",  # a low half alone
+    b"\\uD83D",  # a high half at the end of the text, in capitals
+    b"\\ud83d\\ud83d\\ude37",  # a high half followed by a whole pair
+    b"\\\\\\ud800",  # an escaped backslash, then the escape
+])
+def test_half_a_surrogate_pair_is_no_character(spark, half):
+    """JSON can escape it, Unicode has no character for it: Spark would store "?"."""
+    broken = payload(BASE_REPORT).replace(b"Nausea", b"Nausea " + half)
+    assert _broken(spark, [broken]) == [["payload_escapes_are_characters"]]
 
 
 def test_text_where_an_object_is_expected_breaks_the_contract_and_what_follows(spark):
