@@ -193,7 +193,7 @@ def parse(bronze: DataFrame) -> DataFrame:
         # A second, schema-free parse that refuses a key given twice in one object, at any
         # depth. from_json keeps the last value, Spark's JSON path functions the first: which
         # one the sender meant cannot be known (measured: 1.37-1.56 s per 215,146 payloads,
-        # about 5% of the realtime query's time per event; docs/BENCHMARKS.md, session 13).
+        # up to 5% per event, below the 1M benchmark's noise; docs/BENCHMARKS.md, 12 and 13).
         F.try_parse_json(text).isNotNull().alias("_strict_json"),
         # the pattern only where a surrogate can be escaped at all
         F.coalesce((text.contains("\\ud") | text.contains("\\uD")) & text.rlike(LONE_SURROGATE),

@@ -36,9 +36,9 @@ THOUSANDS = r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"  # 1,000 or 12,500.5
 # half before it) is valid JSON syntax but no character: the parsers store it as "?". The
 # escape's backslash counts only when the run of backslashes it ends is odd (`\\ud800` is a
 # backslash and the text "ud800"; Java's look-behind needs a bound, so runs of up to 33 are
-# judged). The pattern starts with the literal `\u`, so the regex
-# engine can skip ahead to it: with the parity test in front instead, payloads that escape
-# a whole pair took 7 times as long to check (docs/BENCHMARKS.md, session 13).
+# judged). The pattern starts with the literal `\u`, so the regex engine can skip ahead to
+# it: with the parity test in front instead, payloads that escape a whole pair took 5-7 times
+# as long to check (docs/BENCHMARKS.md, session 13).
 _ESCAPE_NOT_ESCAPED = r"(?<=(?<!\\)(?:\\\\){0,16}\\u)"
 _LOW_HALF = r"[dD][c-fC-F][0-9a-fA-F]{2}"
 _HIGH_HALF = r"[dD][89abAB][0-9a-fA-F]{2}"
