@@ -307,7 +307,7 @@ def merge(spark: SparkSession, settings: Settings, table, rows: DataFrame,
     changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in table.columns
                           if c not in table.key and not c.endswith("_updated_at"))
     m = (tables.delta_table(spark, settings, table).alias("t")
-         .merge(rows.alias("s"), key)
+         .merge(tables.merge_source(rows).alias("s"), key)
          .whenMatchedUpdate(condition=changed, set=values)
          .whenNotMatchedInsert(values=values))
     if delete_missing_on_days:

@@ -468,7 +468,7 @@ class SilverWriter:
             tables.append(winners, self.settings, tables.REPORT, txn=txn)
             return
         (tables.delta_table(self.spark, self.settings, tables.REPORT).alias("t")
-         .merge(winners.select(*tables.REPORT.columns).alias("s"),
+         .merge(tables.merge_source(winners.select(*tables.REPORT.columns)).alias("s"),
                 "t.safetyreportid = s.safetyreportid")
          .whenMatchedUpdateAll(condition=WINS)
          .whenNotMatchedInsertAll()
@@ -498,7 +498,7 @@ class SilverWriter:
         stale = (target.toDF().join(updated, "safetyreportid", "left_semi")
                  .join(new.select("safetyreportid", seq), ["safetyreportid", seq], "left_anti")
                  .withColumn("_delete", F.lit(True)))
-        changes = new.unionByName(stale)
+        changes = tables.merge_source(new.unionByName(stale))
         key = f"t.safetyreportid = s.safetyreportid AND t.{seq} = s.{seq}"
         columns = {c: f"s.{c}" for c in table.columns}
         (target.alias("t").merge(changes.alias("s"), key)

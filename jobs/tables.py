@@ -336,6 +336,16 @@ def concurrently(*writes) -> None:
             future.result()
 
 
+def merge_source(df):
+    """`df`'s rows, computed now, as the source to give a Delta MERGE. Delta plans a MERGE's
+    source again from its lineage and does not use Spark's cache for it (delta-io/delta#2011),
+    so a source built on a micro-batch's cached rows parsed the batch's payloads again, three
+    times for a child table's MERGE. A local checkpoint cuts the lineage (measured: 2,000
+    events against 100,000 stored reports, each MERGE 23-27 s before, 2.2-3.8 s after;
+    docs/BENCHMARKS.md, session 14). Its blocks go when the DataFrame is garbage-collected."""
+    return df.localCheckpoint(eager=True)
+
+
 def append(df, settings, table: Table, txn: tuple[str, int] | None = None) -> None:
     """Append rows; with `txn` = (app id, batch id) a re-run of the same batch is skipped by
     Delta itself (idempotent writes in foreachBatch)."""
