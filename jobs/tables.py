@@ -341,8 +341,9 @@ def merge_source(df):
     source again from its lineage and does not use Spark's cache for it (delta-io/delta#2011),
     so a source built on a micro-batch's cached rows parsed the batch's payloads again, three
     times for a child table's MERGE. A local checkpoint cuts the lineage (measured: 2,000
-    events against 100,000 stored reports, each MERGE 23-27 s before, 2.2-3.8 s after;
-    docs/BENCHMARKS.md, session 14). Its blocks go when the DataFrame is garbage-collected."""
+    events against 100,000 stored reports, the child and flags MERGEs 22-27 s each before,
+    2.8-3.8 s after; docs/BENCHMARKS.md, session 14). Its blocks go when the DataFrame is
+    garbage-collected."""
     return df.localCheckpoint(eager=True)
 
 

@@ -90,6 +90,29 @@ def test_a_batch_with_a_follow_up_and_a_new_report_commits_each_table_once(spark
     assert reactions.select("safetyreportid").distinct().count() == 2
 
 
+def test_a_merge_source_is_computed_once_and_does_not_carry_its_lineage(spark):
+    """Delta plans a MERGE's source again from its lineage, ignoring Spark's cache
+    (delta-io/delta#2011): the source must be rows already computed, not a plan."""
+    computed = spark.sparkContext.accumulator(0)
+
+    @F.udf("long")
+    def counted(value):
+        computed.add(1)
+        return value
+
+    plan = spark.range(3).select(counted("id").alias("id"))
+    plan.collect()
+    plan.collect()
+    assert computed.value == 6  # a plan is computed again on every use
+
+    source = tables.merge_source(plan)
+    assert computed.value == 9  # once, now
+    assert sorted(r.id for r in source.collect()) == [0, 1, 2]
+    source.collect()
+    assert computed.value == 9
+    assert source._jdf.queryExecution().analyzed().children().isEmpty()  # nothing to re-plan
+
+
 def test_every_real_openfda_report_parses_into_silver(spark, fresh_settings):
     lines = shared_file("reference/openfda-sample.jsonl").read_text().splitlines()
     write_bronze(spark, fresh_settings, [line.encode() for line in lines])
