@@ -42,6 +42,7 @@ from jobs.silver_rules import (
     error_text,
     finite,
     only_chars,
+    real_escapes,
     with_broken_rules,
 )
 from jobs.silver_rules import number as _number
@@ -196,8 +197,8 @@ def parse(bronze: DataFrame) -> DataFrame:
         # up to 5% per event, below the 1M benchmark's noise; docs/BENCHMARKS.md, 12 and 13).
         F.try_parse_json(text).isNotNull().alias("_strict_json"),
         # the pattern only where a surrogate can be escaped at all
-        F.coalesce((text.contains("\\ud") | text.contains("\\uD")) & text.rlike(LONE_SURROGATE),
-                   F.lit(False)).alias("_lone_surrogate"),
+        F.coalesce((text.contains("\\ud") | text.contains("\\uD"))
+                   & real_escapes(text).rlike(LONE_SURROGATE), F.lit(False)).alias("_lone_surrogate"),
     )
     # A JSON object: what from_json read without complaint is one (it is as strict as the JSON
     # grammar, see STRICT_JSON); the schema-free parse decides only for the rest. Both read

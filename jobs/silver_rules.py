@@ -34,16 +34,21 @@ MAYBE_NON_TEXT = r'"\s*:\s*[-0-9tf]'
 THOUSANDS = r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"  # 1,000 or 12,500.5
 # Half of a UTF-16 surrogate pair escaped on its own (`\ud800`, or `\udc00` without the high
 # half before it) is valid JSON syntax but no character: the parsers store it as "?". The
-# escape's backslash counts only when the run of backslashes it ends is odd (`\\ud800` is a
-# backslash and the text "ud800"; Java's look-behind needs a bound, so runs of up to 33 are
-# judged). The pattern starts with the literal `\u`, so the regex engine can skip ahead to
-# it: with the parity test in front instead, payloads that escape a whole pair took 5-7 times
-# as long to check (docs/BENCHMARKS.md, session 13).
-_ESCAPE_NOT_ESCAPED = r"(?<=(?<!\\)(?:\\\\){0,16}\\u)"
+# pattern judges text whose escaped backslashes are blanked first (`real_escapes`), so that
+# every `\u` left is an escape (`\\ud800` is a backslash and the text "ud800"), however long
+# the run of backslashes before it. It starts with the literal `\u`, so the regex engine can
+# skip ahead to it: with a backslash-parity test in front instead, payloads that escape a whole
+# pair took 5-7 times as long to check (docs/BENCHMARKS.md, session 13).
 _LOW_HALF = r"[dD][c-fC-F][0-9a-fA-F]{2}"
 _HIGH_HALF = r"[dD][89abAB][0-9a-fA-F]{2}"
-LONE_SURROGATE = (r"\\u" + _ESCAPE_NOT_ESCAPED + "(?:" + _HIGH_HALF + r"(?!\\u" + _LOW_HALF + ")"
+LONE_SURROGATE = (r"\\u(?:" + _HIGH_HALF + r"(?!\\u" + _LOW_HALF + ")"
                   + r"|(?<!\\u" + _HIGH_HALF + r"\\u)" + _LOW_HALF + ")")
+
+
+def real_escapes(text: Column) -> Column:
+    r"""`text` with each escaped backslash (`\\`) blanked, read left to right as JSON reads
+    them, so that every backslash left starts an escape. Only where there is one at all."""
+    return F.when(text.contains("\\\\"), F.regexp_replace(text, r"\\\\", "  ")).otherwise(text)
 
 
 @dataclass(frozen=True)

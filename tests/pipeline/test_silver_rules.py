@@ -66,6 +66,8 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         # a whole surrogate pair is one character; an escaped backslash before "ud800" is text
         payload(BASE_REPORT).replace(b"Nausea", b"Nausea \\ud83d\\ude37"),
         payload(BASE_REPORT).replace(b"Nausea", b"Nausea \\\\ud800"),
+        payload(BASE_REPORT).replace(b"Nausea", b"Nausea " + b"\\" * 34 + b"ud800"),  # 17 of them
+        payload(BASE_REPORT).replace(b"Nausea", b"Nausea \\\\\\ud83d\\ude37"),  # "\\" then a pair
         payload(BASE_REPORT).replace(b"Nausea", "Nausée 😷".encode()),
     ]
     assert _broken(spark, lenient) == [[]] * len(lenient)
@@ -110,6 +112,8 @@ def test_a_key_given_twice_at_any_depth_is_ambiguous(spark, twice):
     b"\\uD83D",  # a high half at the end of the text, in capitals
     b"\\ud83d\\ud83d\\ude37",  # a high half followed by a whole pair
     b"\\\\\\ud800",  # an escaped backslash, then the escape
+    b"\\" * 35 + b"ud800",  # 17 escaped backslashes, then the escape: any run is read
+    b"\\\\uD83D\\udc00",  # the text "\\uD83D", then a low half alone
 ])
 def test_half_a_surrogate_pair_is_no_character(spark, half):
     """JSON can escape it, Unicode has no character for it: Spark would store "?"."""
