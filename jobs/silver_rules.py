@@ -37,8 +37,8 @@ THOUSANDS = r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"  # 1,000 or 12,500.5
 # pattern judges text whose escaped backslashes are blanked first (`real_escapes`), so that
 # every `\u` left is an escape (`\\ud800` is a backslash and the text "ud800"), however long
 # the run of backslashes before it. It starts with the literal `\u`, so the regex engine can
-# skip ahead to it: with a backslash-parity test in front instead, payloads that escape a whole
-# pair took 5-7 times as long to check (docs/BENCHMARKS.md, session 13).
+# skip ahead to it: with a backslash-parity test in front instead, payloads holding `\ud` took
+# 5-7 times as long to check (docs/BENCHMARKS.md, sessions 13 and 15).
 _LOW_HALF = r"[dD][c-fC-F][0-9a-fA-F]{2}"
 _HIGH_HALF = r"[dD][89abAB][0-9a-fA-F]{2}"
 LONE_SURROGATE = (r"\\u(?:" + _HIGH_HALF + r"(?!\\u" + _LOW_HALF + ")"
