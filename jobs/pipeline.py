@@ -151,6 +151,10 @@ WIDGET_DEFAULTS = {
     "aggregates_trigger": "",
     "max_offsets_per_trigger": "",
     "max_files_per_trigger": "",
+    # where a Kafka / Event Hubs query with no checkpoint yet starts: `earliest` (everything
+    # the hub retains, so no report is skipped), `latest`, or Spark's JSON of offsets per
+    # partition; a query that has a checkpoint resumes from it whatever this says
+    "starting_offsets": "earliest",
     "eventhubs_auth": "service_credential",
     "service_credential": "",
     "secret_scope": "",
@@ -172,6 +176,7 @@ def source_params(widgets: dict, secrets=None) -> SourceParams:
         source=widgets.get("source") or "kafka",
         max_offsets_per_trigger=_int_or_none(widgets.get("max_offsets_per_trigger")),
         max_files_per_trigger=_int_or_none(widgets.get("max_files_per_trigger")),
+        starting_offsets=widgets.get("starting_offsets") or "earliest",
         eventhubs_auth=auth,
         service_credential=widgets.get("service_credential") or None,
         connection_string=secret("eventhubs-connection-string") if auth == "connection_string" else None,
