@@ -104,8 +104,9 @@ def eventhubs_kafka_options(params: SourceParams, bootstrap: str) -> dict[str, s
         "kafka.sasl.mechanism": "OAUTHBEARER",
         "kafka.sasl.oauthbearer.token.endpoint.url":
             f"https://login.microsoftonline.com/{need('tenant_id')}/oauth2/v2.0/token",
+        # the name since Kafka 3.4; the older `…oauthbearer.secured.` one is gone in Kafka 4
         "kafka.sasl.login.callback.handler.class":
-            f"{prefix}org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler",
+            f"{prefix}org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
         "kafka.sasl.jaas.config":
             f"{prefix}org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
             f'clientId="{need("client_id")}" clientSecret="{need("client_secret")}" '
