@@ -134,3 +134,12 @@ def test_daily_aggregates_count_reports_once_per_group(spark, flagged):
     rash = agg[tables.REACTION_DEMOGRAPHIC_DAILY].where(F.col("reactionmeddrapt") == "Rash").first()
     assert (rash.reports, rash.patient_age_group, rash.patient_sex) == (2, "adult", "female")
     assert agg[tables.COUNTRY_DAILY].first().reports == 2
+
+
+def test_the_reference_tables_are_broadcast_into_the_batch_joins(spark, typed, fresh_settings):
+    """Cached, their size is unknown to the planner until first used, so without the hint
+    every batch would shuffle and sort its drug rows to join a few thousand names."""
+    reports, _ = typed
+    writer = silver.SilverWriter(spark, fresh_settings)
+    plan = silver.drug_rows(reports, writer.names)._jdf.queryExecution().executedPlan().toString()
+    assert "BroadcastHashJoin" in plan and "SortMergeJoin" not in plan
