@@ -202,8 +202,7 @@ class FlagsWriter:
 
     def __post_init__(self):
         tables.ensure(self.spark, self.settings, tables.FLAGS)
-        # the hint outside the cache, where joins see it (inside, Spark warns it is not in a join)
-        self.facts = F.broadcast(reference.drug_facts(self.spark).cache())
+        self.facts = reference.for_joins(reference.drug_facts(self.spark))
 
     def update_batch(self, report_changes: DataFrame, batch_id: int) -> None:
         """`report_changes`: silver.adverse_event_report's change feed rows in this batch."""

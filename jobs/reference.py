@@ -98,6 +98,14 @@ def drug_facts(spark: SparkSession) -> DataFrame:
     return spark.createDataFrame(rows, FACTS_SCHEMA)
 
 
+def for_joins(table: DataFrame) -> DataFrame:
+    """A reference table as the writers hold it: cached, and broadcast into every join. The
+    hint goes outside the cache, where joins see it (inside, Spark warns that it is not part of
+    a join); a cached table's size is unknown to the planner until first used, so without the
+    hint each batch would sort and shuffle its rows to join a few thousand."""
+    return F.broadcast(table.cache())
+
+
 def with_generic_name(drugs: DataFrame, names: DataFrame) -> DataFrame:
     """Adds `generic_name`: the reference's name for the product, else openFDA's harmonized
     generic name, else the active substance; null when none is known."""

@@ -413,8 +413,7 @@ class SilverWriter:
     def __post_init__(self):
         for table in (tables.REPORT, tables.DRUG, tables.REACTION, tables.QUARANTINE):
             tables.ensure(self.spark, self.settings, table)
-        # the hint outside the cache, where joins see it (inside, Spark warns it is not in a join)
-        self.names = F.broadcast(reference.product_names(self.spark).cache())
+        self.names = reference.for_joins(reference.product_names(self.spark))
 
     def upsert_batch(self, bronze_batch: DataFrame, batch_id: int,
                      before_reports: Callable[[SilverChanges], None] | None = None) -> None:

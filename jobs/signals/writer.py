@@ -44,8 +44,7 @@ class SignalWriter:
 
     def __post_init__(self):
         ensure_all(self.spark, self.settings)
-        # the hint outside the cache, where joins see it (inside, Spark warns it is not in a join)
-        self.facts = F.broadcast(reference.drug_facts(self.spark).cache())
+        self.facts = reference.for_joins(reference.drug_facts(self.spark))
         self.labelled = alerts.labelled_pairs(self.spark).cache()
 
     def _read(self, spark, table) -> DataFrame:
