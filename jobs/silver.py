@@ -79,6 +79,9 @@ UTF8_BOM = b"\xef\xbb\xbf"
 # Spark's JSON reader accepts single quotes and NaN/Infinity by default; JSON does not.
 STRICT_JSON = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record",
                "allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
+# A schema that asks for no field: from_json with it only checks the JSON's syntax, whatever the
+# values' types and however often a key is given.
+SYNTAX_ONLY_SCHEMA = "`_` STRING, _corrupt_record STRING"
 
 AGE_UNIT_YEARS = {"800": 10.0, "801": 1.0, "802": 1 / 12, "803": 7 / 365.25, "804": 1 / 365.25,
                   "805": 1 / 8766}
@@ -164,6 +167,24 @@ def container_read_as_text(text: Column, parsed: Column) -> Column:
             .otherwise(F.lit(False)))
 
 
+# The schema's one list of text, a drug's openFDA generic names: an item that is a number,
+# true/false, list or object, after any number of text items.
+TEXT_LIST_KEY = "generic_name"
+NON_TEXT_LIST_ITEM = (r'"' + TEXT_LIST_KEY + r'"\s*:\s*\[\s*(?:"(?:[^"\\]|\\.)*"\s*,\s*)*'
+                      r'(?:[-0-9\[{]|true|false)')
+
+
+def item_read_as_text(text: Column, parsed: Column) -> Column:
+    """True where an item of the list openFDA sends as text (`"generic_name": [5]`, `[{}]`) is
+    not text. from_json reads it as its JSON text, and the drug would carry "5" or "{}" as a
+    generic name into gold; `container_read_as_text` sees only values that have a key. As
+    there, the payload is looked at only where a parsed item could have been such a value."""
+    names = parsed["patient"]["drug"]["openfda"][TEXT_LIST_KEY]
+    items = F.concat_ws("\u0000", F.lit(""), F.flatten(F.array_compact(names)))
+    could_be = items.rlike("\u0000(?:[-0-9\\[{]|(?:true|false)(?:\u0000|$))")
+    return F.when(could_be, text.rlike(NON_TEXT_LIST_ITEM)).otherwise(F.lit(False))
+
+
 def payload_text(payload: Column) -> Column:
     """The payload's bytes as the text silver parses. A byte order mark before the JSON is not
     part of the report (Windows tools write one; for landing files Hadoop's line reader drops
@@ -201,14 +222,19 @@ def parse(bronze: DataFrame) -> DataFrame:
                    & real_escapes(text).rlike(LONE_SURROGATE), F.lit(False)).alias("_lone_surrogate"),
     )
     # A JSON object: what from_json read without complaint is one (it is as strict as the JSON
-    # grammar, see STRICT_JSON); the schema-free parse decides only for the rest. Both read
-    # the first JSON value and ignore whatever follows it — `{…}{…}` or a second report on the
-    # next line would pass as the first, and the second be lost — so the payload must also
+    # grammar, see STRICT_JSON), and so is what the schema-free parse read. Only where both
+    # refused it — a value of the wrong type *and* a key given twice — a parse that checks the
+    # syntax alone decides, so that such an object breaks the rule on keys, not this one. All
+    # read the first JSON value and ignore whatever follows it — `{…}{…}` or a second report on
+    # the next line would pass as the first, and the second be lost — so the payload must also
     # hold that one value and nothing after it (`one_json_value`).
+    syntax_ok = (F.when(F.col("j._corrupt_record").isNull() | F.col("_strict_json"), F.lit(True))
+                 .otherwise(F.from_json(text, SYNTAX_ONLY_SCHEMA, STRICT_JSON)["_corrupt_record"].isNull()))
     json_object = (F.ltrim(text, F.lit(JSON_WHITESPACE)).startswith("{") & one_json_value(text)
-                   & (F.col("j._corrupt_record").isNull() | F.col("_strict_json")))
+                   & syntax_ok)
     receivedate, precision = openfda_date(F.col("j.receivedate"))
-    non_text = F.col("_scalar_as_text") | container_read_as_text(text, F.col("j"))
+    non_text = (F.col("_scalar_as_text") | container_read_as_text(text, F.col("j"))
+                | item_read_as_text(text, F.col("j")))
     return parsed.select("*", json_object.alias("_json_object"), non_text.alias("_non_text_value"),
                          receivedate.alias("receivedate"), precision.alias("receivedate_precision"))
 

@@ -59,6 +59,8 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         payload(report(patient_drug=[{"medicinalproduct": "[BRAND] X", "drugcharacterization": "1",
                                       "drugdosagetext": '{1 tablet} "daily"'}])),
         payload(report(sender={"senderorganization": "{ACME}"}, occurcountry="[US]")),
+        payload(report(patient_drug=[{"medicinalproduct": "X", "openfda": {
+            "generic_name": ["5-FLUOROURACIL", "[X] {Y}", "true", "-"]}}])),
         # the same key in different objects, or in another case, is not a key given twice
         payload(report(patient_drug=[{"medicinalproduct": "X", "drugcharacterization": "1"},
                                      {"medicinalproduct": "Y", "drugcharacterization": "2"}])),
@@ -87,6 +89,12 @@ def test_each_case_breaks_exactly_its_rule(spark):
     report(patient_drug=[{"medicinalproduct": {"name": "TYLENOL"}, "drugcharacterization": "1"}]),
     report(occurcountry=["US"]),
     report(sender={"senderorganization": {"name": "ACME"}}),
+    # an item of the list of generic names: it has no key of its own
+    report(patient_drug=[{"medicinalproduct": "X", "drugcharacterization": "1",
+                          "openfda": {"generic_name": ["ASPIRIN", 5]}}]),
+    report(patient_drug=[{"medicinalproduct": "X", "drugcharacterization": "1"},
+                         {"medicinalproduct": "Y", "openfda": {"generic_name": [{}]}}]),
+    report(patient_drug=[{"medicinalproduct": "X", "openfda": {"generic_name": [True]}}]),
 ])
 def test_numbers_booleans_lists_and_objects_where_openfda_sends_text_break_the_contract(spark, wrong):
     assert _broken(spark, [payload(wrong)]) == [["fields_match_contract"]]
@@ -102,6 +110,9 @@ def test_numbers_booleans_lists_and_objects_where_openfda_sends_text_break_the_c
     .replace(b'"reactionoutcome": "1"', b'"reactionoutcome": "1", "reactionoutcome": "5"'),
     # the same key once escaped: JSON reads both as "safetyreportid"
     b'{"safetyreport\\u0069d": "10000002", ' + payload(BASE_REPORT)[1:],
+    # given twice, once with the wrong type: both parsers refuse it, yet it is one JSON object
+    b'{"patient": "x", ' + payload(BASE_REPORT)[1:],
+    b'{"serious": 1, ' + payload(BASE_REPORT)[1:],
 ])
 def test_a_key_given_twice_at_any_depth_is_ambiguous(spark, twice):
     assert _broken(spark, [twice]) == [["payload_keys_unique"]]
