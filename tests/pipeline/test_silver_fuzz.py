@@ -137,7 +137,10 @@ WHOLE = [b"", b" ", b"null", b"[]", b'"x"', b"1", b"{}", b"\xef\xbb\xbf", b'{"sa
 
 def _paths(value, path=()):
     yield path
-    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    if isinstance(value, dict):
+        children = value.items()
+    else:
+        children = enumerate(value) if isinstance(value, list) else ()
     for key, child in children:
         yield from _paths(child, (*path, key))
 
