@@ -208,17 +208,21 @@ def parse(bronze: DataFrame) -> DataFrame:
         F.coalesce(F.length("payload"), F.lit(0)).alias("_size"),
         # no payload at all (a Kafka tombstone) is empty, not badly encoded
         F.coalesce(F.is_valid_utf8(text), F.lit(True)).alias("_utf8"),
-        # the full pattern only where a value can be a number or boolean at all
-        F.coalesce(text.rlike(MAYBE_NON_TEXT) & text.rlike(NON_TEXT_VALUE), F.lit(False))
-        .alias("_scalar_as_text"),
+        # The patterns that look for values of the wrong type read keys as written, so a key
+        # written with an escape (`"seri\u006fus"`, which JSON reads as "serious") would slip
+        # past them. Where a payload has an escape at all (not one of the real sample's reports
+        # does), they read it as re-written from the schema-free parse, every key decoded.
+        F.when(text.contains("\\u"), F.to_json(F.try_parse_json(text))).otherwise(text)
+        .alias("_keys_decoded"),
         F.from_json(text, EVENT_SCHEMA, STRICT_JSON).alias("j"),
         # A second, schema-free parse that refuses a key given twice in one object, at any
         # depth. from_json keeps the last value, Spark's JSON path functions the first: which
         # one the sender meant cannot be known (measured: 1.37-1.56 s per 215,146 payloads,
         # up to 5% per event, below the 1M benchmark's noise; docs/BENCHMARKS.md, 12 and 13).
         F.try_parse_json(text).isNotNull().alias("_strict_json"),
-        # the pattern only where a surrogate can be escaped at all
-        F.coalesce((text.contains("\\ud") | text.contains("\\uD"))
+        # the pattern only where a surrogate can be escaped at all (the test for any escape
+        # first: Spark scans once for the one above and this, and most payloads have none)
+        F.coalesce(text.contains("\\u") & (text.contains("\\ud") | text.contains("\\uD"))
                    & real_escapes(text).rlike(LONE_SURROGATE), F.lit(False)).alias("_lone_surrogate"),
     )
     # A JSON object: what from_json read without complaint is one (it is as strict as the JSON
@@ -233,8 +237,12 @@ def parse(bronze: DataFrame) -> DataFrame:
     json_object = (F.ltrim(text, F.lit(JSON_WHITESPACE)).startswith("{") & one_json_value(text)
                    & syntax_ok)
     receivedate, precision = openfda_date(F.col("j.receivedate"))
-    non_text = (F.col("_scalar_as_text") | container_read_as_text(text, F.col("j"))
-                | item_read_as_text(text, F.col("j")))
+    keys_decoded = F.col("_keys_decoded")
+    # the full pattern only where a value can be a number or boolean at all
+    scalar_as_text = F.coalesce(keys_decoded.rlike(MAYBE_NON_TEXT) & keys_decoded.rlike(NON_TEXT_VALUE),
+                                F.lit(False))
+    non_text = (scalar_as_text | container_read_as_text(keys_decoded, F.col("j"))
+                | item_read_as_text(keys_decoded, F.col("j")))
     return parsed.select("*", json_object.alias("_json_object"), non_text.alias("_non_text_value"),
                          receivedate.alias("receivedate"), precision.alias("receivedate_precision"))
 

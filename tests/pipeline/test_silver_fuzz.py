@@ -198,11 +198,15 @@ def mutate_text(report: dict, rng: random.Random) -> bytes:
         return ('{"unknown_field": ' + "[" * depth + "]" * depth + ", " + text[1:]).encode()
     if how == 10:
         return rng.choice(WHOLE)
-    if how == 11:  # a key written with an escape, which JSON reads as the same key
+    if how == 11:  # a key written with an escape, which JSON reads as the key it spells
         match = rng.choice(list(re.finditer(r'"([a-z]+)": ', text)))
         key, at = match.group(1), rng.randrange(len(match.group(1)))
         escaped = key[:at] + f"\\u{ord(key[at]):04x}" + key[at + 1:]
-        return (text[:match.start()] + f'"{escaped}": ' + text[match.end():]).encode()
+        rest = text[match.end():]
+        if rng.random() < 0.5:  # and a value of another type, which the escape could hide
+            _, length = json.JSONDecoder().raw_decode(rest)
+            rest = json.dumps(rng.choice(ODD_VALUES)) + rest[length:]
+        return (text[:match.start()] + f'"{escaped}": ' + rest).encode()
     # the same report, laid out otherwise
     return json.dumps(report, indent=rng.choice([None, 1, "\t"]), ensure_ascii=False,
                       separators=rng.choice([(",", ":"), (", ", ": ")])).encode()

@@ -95,6 +95,11 @@ def test_each_case_breaks_exactly_its_rule(spark):
     report(patient_drug=[{"medicinalproduct": "X", "drugcharacterization": "1"},
                          {"medicinalproduct": "Y", "openfda": {"generic_name": [{}]}}]),
     report(patient_drug=[{"medicinalproduct": "X", "openfda": {"generic_name": [True]}}]),
+    # keys written with an escape, which JSON reads as the keys they spell
+    payload(BASE_REPORT).replace(b'"serious": "1"', b'"seri\\u006fus": 1'),
+    payload(BASE_REPORT).replace(b'"reactionmeddrapt": "Nausea"', b'"reactionmeddrap\\u0074": ["Nausea"]'),
+    payload(BASE_REPORT).replace(b'"seriousnesshospitalization": "1"',
+                                 b'"seriousnesshospitalizati\\u006fn": 1e999'),
 ])
 def test_numbers_booleans_lists_and_objects_where_openfda_sends_text_break_the_contract(spark, wrong):
     assert _broken(spark, [payload(wrong)]) == [["fields_match_contract"]]
