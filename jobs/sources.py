@@ -136,11 +136,16 @@ def _files_stream(spark, settings, params) -> DataFrame:
 
 
 def _header_map(headers: Column) -> Column:
-    """Kafka headers (array of key/binary value) as a map of strings; last value per key wins."""
+    """Kafka headers (array of key/binary value) as a map of strings; last value per key wins,
+    as Kafka clients' `lastHeader` reads them. Kafka lets a key repeat (each hop of a tracer
+    may add its own), and Spark's map builders raise on a repeated key: the stream would stop
+    at that event on every restart. So only each key's last entry goes into the map."""
     entries = F.transform(headers, lambda h: F.struct(h["key"].alias("k"),
                                                        h["value"].cast("string").alias("v")))
+    last = F.filter(entries, lambda e, i: ~F.exists(F.slice(entries, i + 2, F.size(entries)),
+                                                      lambda later: later["k"] == e["k"]))
     return F.when(headers.isNull(), F.create_map().cast("map<string,string>")).otherwise(
-        F.map_from_entries(entries)
+        F.map_from_entries(last)
     )
 
 

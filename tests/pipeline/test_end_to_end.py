@@ -152,19 +152,24 @@ def test_hostile_events_through_kafka_are_quarantined_by_rule_and_the_stream_goe
                                   "payload_escapes_are_characters"),
     }
     with_mark = b"\xef\xbb\xbf" + json.dumps(report(safetyreportid="30000008")).encode()
+    # Kafka lets a header key repeat (a tracer's hops each add theirs): bronze keeps the last
+    repeated_headers = [("hop", b"a"), ("hop", b"b"), ("bytes", b"\xff")]
     events = ([(None, value, {"case": case}) for case, (value, _) in hostile.items()]
-              + [(b"30000001", valid, {}), (b"30000008", with_mark, {})])
+              + [(b"30000001", valid, {}), (b"30000008", with_mark, {}),
+                 (b"30000009", json.dumps(report(safetyreportid="30000009")).encode(), repeated_headers)])
     settings = run_pipeline(spark, kafka_broker, tmp_path, events)
     raw = read(spark, settings, tables.BRONZE_RAW).select("bronze_id", "headers")
     q = read(spark, settings, tables.QUARANTINE).join(raw, "bronze_id")
     got = {r.headers["case"]: r.broken_rules for r in q.collect()}
     assert got == {case: [rule] for case, (_, rule) in hostile.items()}
     stored = sorted(r.safetyreportid for r in read(spark, settings, tables.REPORT).collect())
-    assert stored == ["30000001", "30000008"]
+    assert stored == ["30000001", "30000008", "30000009"]
+    assert raw.where(F.col("headers")["hop"].isNotNull()).first().headers == {
+        "hop": "b", "bytes": "\ufffd"}
     # the reconciliation reads each event's id as silver does: the one after a byte order mark too
     counts = pipeline.reconcile(spark, settings).first()
     assert (counts.bronze_events, counts.in_silver, counts.quarantined, counts.unaccounted) == (
-        len(events), 2, len(hostile), 0)
+        len(events), 3, len(hostile), 0)
 
 
 def test_daily_aggregates_count_every_flagged_report_once(spark, demo_run):
