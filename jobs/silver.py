@@ -379,7 +379,9 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
         F.trim("d.medicinalproduct").alias("medicinalproduct"),
         F.coalesce(product, substance).alias("product_name"),
         substance.alias("_substance"),
-        F.upper(F.trim(F.col("d.openfda.generic_name")[0])).alias("_openfda_generic"),
+        # `get`, not `[0]`: under ANSI SQL (Spark 4's default) an index past the end raises, and
+        # a drug sent with `"generic_name": []` stopped the stream at that event for good
+        F.upper(F.trim(F.get(F.col("d.openfda.generic_name"), 0))).alias("_openfda_generic"),
         F.trim("d.drugcharacterization").try_cast("int").alias("drugcharacterization"),
         F.trim("d.drugindication").alias("drugindication"),
         F.trim("d.drugdosagetext").alias("drugdosagetext"),

@@ -145,13 +145,23 @@ def _paths(value, path=()):
         yield from _paths(child, (*path, key))
 
 
+def _at(value, path):
+    for key in path:
+        value = value[key]
+    return value
+
+
 def mutate_fields(report: dict, rng: random.Random) -> bytes:
-    """A field removed, given an odd value, added, or renamed in capitals."""
+    """A field removed, given an odd value, added, or renamed in capitals; or a list emptied."""
     report = json.loads(json.dumps(report))
-    path = rng.choice([p for p in _paths(report) if p])
-    parent = report
-    for key in path[:-1]:
-        parent = parent[key]
+    paths = [p for p in _paths(report) if p]
+    lists = [p for p in paths if isinstance(_at(report, p), list)]
+    if rng.random() < 0.1:
+        path = rng.choice(lists)
+        _at(report, path[:-1])[path[-1]] = rng.choice([[], [None]])
+        return json.dumps(report).encode()
+    path = rng.choice(paths)
+    parent = _at(report, path[:-1])
     key, how = path[-1], rng.randrange(4)
     if how == 0:
         del parent[key]

@@ -125,6 +125,22 @@ def test_every_real_openfda_report_parses_into_silver(spark, fresh_settings):
     assert precision <= {"day", "month", "year"}
 
 
+def test_empty_and_odd_lists_of_generic_names_do_not_stop_the_stream(spark, fresh_settings):
+    """Under ANSI SQL, Spark 4's default, reading past a list's end raises: a drug sent with
+    no generic names at all (`[]`) stopped silver at that event on every restart."""
+    def drug(generic_names):
+        return {"medicinalproduct": "NOT IN THE REFERENCE", "drugcharacterization": "1",
+                "openfda": {"generic_name": generic_names}}
+
+    write_bronze(spark, fresh_settings, [
+        report(safetyreportid=str(10000300 + i), patient_drug=[drug(names)])
+        for i, names in enumerate([[], [None], None, ["  acetylsalicylic acid "]])])
+    run_silver(spark, fresh_settings)
+    drugs = table(spark, fresh_settings, tables.DRUG).orderBy("safetyreportid").collect()
+    assert [d.generic_name for d in drugs] == [None, None, None, "ACETYLSALICYLIC ACID"]
+    assert table(spark, fresh_settings, tables.QUARANTINE).count() == 0
+
+
 class CrashBeforeReports(silver.SilverWriter):
     """Dies after the child tables are written and before the report rows, once."""
 
