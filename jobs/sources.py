@@ -185,7 +185,9 @@ def files_to_bronze(raw: DataFrame) -> DataFrame:
     return with_ids.select(
         F.concat(F.col("file_path"), F.lit("#"), F.expr("uuid()")).alias("bronze_id"),
         F.get_json_object("value", "$.safetyreportid").alias("key"),
-        F.encode("value", "UTF-8").alias("payload"),
+        # the line's bytes as read: `encode` would replace bytes that are no UTF-8 with U+FFFD,
+        # and silver could no longer tell such a line from a good one
+        F.col("value").cast("binary").alias("payload"),
         F.create_map().cast("map<string,string>").alias("headers"),
         F.lit("files").alias("source"),
         F.lit(None).cast("string").alias("topic"),

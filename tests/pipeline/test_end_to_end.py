@@ -193,13 +193,19 @@ def test_landing_files_through_the_staged_pipeline_each_line_once(spark, tmp_pat
     landing = tmp_path / "data" / "landing" / "2026" / "11"
     landing.mkdir(parents=True)
     (landing / "a.jsonl").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(lines[:20]) + b"\r\n")
-    (landing / "b.jsonl").write_bytes(b"\n".join([*lines[20:40], b"not json"]) + b"\n")
+    # a Latin-1 byte where UTF-8 was due: quarantined, and kept in bronze byte for byte
+    not_utf8 = lines[0].replace(b'"safetyreportid": "', b'"x": "Tyl\xe9nol", "safetyreportid": "9', 1)
+    (landing / "b.jsonl").write_bytes(b"\n".join([*lines[20:40], b"not json", not_utf8]) + b"\n")
     (landing / "c.jsonl.tmp").write_bytes(b"\n".join(lines[40:]))  # still being written
     files = SourceParams(source="files", max_files_per_trigger=1)
 
     pipeline.run_available_now(spark, settings, files)
     counts = pipeline.reconcile(spark, settings).first()
-    assert (counts.bronze_events, counts.quarantined, counts.unaccounted) == (41, 1, 0)
+    assert (counts.bronze_events, counts.quarantined, counts.unaccounted) == (42, 2, 0)
+    raw = read(spark, settings, tables.BRONZE_RAW).select("bronze_id", F.col("payload").alias("raw"))
+    quarantined = read(spark, settings, tables.QUARANTINE).join(raw, "bronze_id")
+    assert sorted((r.broken_rules, bytes(r.raw)) for r in quarantined.collect()) == [
+        (["payload_is_json_object"], b"not json"), (["payload_is_utf8"], not_utf8)]
     report_ids = [json.loads(line)["safetyreportid"] for line in lines]
     stored = {r.safetyreportid for r in read(spark, settings, tables.REPORT).collect()}
     assert stored == set(report_ids[:40])  # the first line of a.jsonl, after its mark, too
@@ -207,6 +213,6 @@ def test_landing_files_through_the_staged_pipeline_each_line_once(spark, tmp_pat
     (landing / "c.jsonl.tmp").rename(landing / "c.jsonl")
     pipeline.run_available_now(spark, settings, files)
     counts = pipeline.reconcile(spark, settings).first()
-    assert (counts.bronze_events, counts.quarantined, counts.unaccounted) == (50, 1, 0)
+    assert (counts.bronze_events, counts.quarantined, counts.unaccounted) == (51, 2, 0)
     assert read(spark, settings, tables.REPORT).count() == len(set(report_ids)) == 49
     assert read(spark, settings, tables.FLAGS).count() == 49
