@@ -275,10 +275,15 @@ def compact(parsed: DataFrame) -> DataFrame:
             .drop("_age_group_code"))
 
 
+# The longest id a quarantine row names, as the serving database's column holds it: an id
+# that breaks `report_id_format` can be any text (the payload keeps it whole).
+QUARANTINE_ID_CHARS = 64
+
+
 def quarantine_rows(invalid: DataFrame) -> DataFrame:
     return invalid.select(
         "bronze_id",
-        F.col("_id").alias("safetyreportid"),
+        F.when(F.length("_id") <= QUARANTINE_ID_CHARS, F.col("_id")).alias("safetyreportid"),
         "payload",
         "payload_text",
         "broken_rules",
@@ -335,7 +340,9 @@ def _report_columns() -> list[Column | str]:
         F.trim("j.sender.senderorganization").alias("senderorganization"),
         age_years.alias("patient_age_years"),  # and from it `patient_age_group`, in `compact`
         F.coalesce(_lookup(SEX, F.col("j.patient.patientsex")), F.lit("unknown")).alias("patient_sex"),
-        _number(F.col("j.patient.patientweight")).alias("patient_weight_kg"),
+        # 0 is how senders write a weight they do not know; as a weight it would be an error
+        # (the serving database takes only weights above 0)
+        F.nullif(_number(F.col("j.patient.patientweight")), F.lit(0.0)).alias("patient_weight_kg"),
         deathdate.alias("patient_death_date"),
         F.size("j.patient.drug").alias("drug_count"),
         F.size("j.patient.reaction").alias("reaction_count"),

@@ -2,8 +2,10 @@
 that is true when the event passes, and the reason a person reads in `silver.quarantine`.
 
 Quarantine takes what cannot be typed — unreadable payloads, missing ids, wrong JSON types,
-codes outside openFDA's code lists. What is well-formed but implausible (an age of 250, a
-date in the future) passes here and is flagged in gold, where a safety reviewer sees it.
+codes outside openFDA's code lists — and what cannot be stored: text longer than Vigil's
+columns, more drug-reaction pairs than its counts should carry for one report. What is
+well-formed but implausible (an age of 250, a date in the future) passes here and is flagged
+in gold, where a safety reviewer sees it.
 
 Payload rules are checked first: when one fails, the field rules are not evaluated, since a
 payload that is not JSON has no fields to judge.
@@ -23,6 +25,19 @@ SEX_CODES = ("0", "1", "2")
 SERIOUS_CODES = ("1", "2")
 OUTCOME_CODES = ("1", "2", "3", "4", "5", "6")
 CHARACTERIZATION_CODES = ("1", "2", "3")
+# A report counts once for each pair of its drugs and reactions in gold's drug-by-reaction
+# table and in the signal counts, so one report of 9,000 drugs and 16,000 reactions — under
+# the payload limit — makes 144 million rows. Real reports list tens of each (the openFDA
+# sample at most 28 drugs and 13 reactions); this bound is far above them.
+MAX_DRUG_REACTION_PAIRS = 100_000
+# The longest text Vigil stores for a field, in characters after trimming: what the serving
+# database's columns hold (sql/migrations), and for reaction terms MedDRA's own maximum,
+# which keeps an alert's subject ("drug=…;reaction=…") within its column too. Drug names
+# are measured upper-cased, as silver names products ("ß" becomes "SS").
+COUNTRY_OR_ROUTE_CHARS = 64  # occurcountry, reportercountry, drugadministrationroute
+DRUG_NAME_CHARS = 200  # medicinalproduct, activesubstancename, an openFDA generic name
+MEDDRA_TERM_CHARS = 100  # reactionmeddrapt
+FREE_TEXT_CHARS = 400  # senderorganization, drugindication
 # A number or boolean as a field's value: openFDA sends every value as text. Keys starting
 # with "@" (openFDA's own `@epoch` in older records) are metadata, not report fields.
 # (Infinity and NaN are no JSON, but a number too large for a double is written so where silver
@@ -103,6 +118,20 @@ def _number_or_null(value: Column) -> Column:
     return value.isNull() | number(value).isNotNull()
 
 
+def longest_within(limit: int, texts: Column) -> Column:
+    """True when no text of `texts` (one string of texts, each after a NUL) is longer than
+    `limit` characters once trimmed of spaces, as silver trims them. One pattern over all of
+    them, anchored at each text's start so it runs in linear time, and only where the whole
+    string is long enough to hold such a text."""
+    over = f"(?:^|\u0000) *+[^ \u0000][^\u0000]{{{limit - 1},}}[^ \u0000]"
+    return F.when(F.length(texts) > limit, ~texts.rlike(over)).otherwise(F.lit(True))
+
+
+def _texts(*values: Column) -> Column:
+    """Texts and lists of texts as one string, each after a NUL (nulls are left out)."""
+    return F.concat_ws("\u0000", F.lit(""), *values)
+
+
 def j(field: str) -> Column:
     """A field of the payload parsed with the contract's schema (see silver.parse)."""
     return F.col(f"j.{field}")
@@ -139,8 +168,8 @@ FIELD_RULES = [
          | j("safetyreportid").rlike(r"^\s*[0-9]{5,12}(-[0-9])?\s*$"),
          "safetyreportid is not 5-12 digits (with an optional -check digit)"),
     Rule("version_is_number", lambda: j("safetyreportversion").isNull()
-         | j("safetyreportversion").rlike(r"^\s*[0-9]{1,6}\s*$"),
-         "safetyreportversion is not a whole number"),
+         | j("safetyreportversion").rlike(r"^\s*(?=[0-9]*[1-9])[0-9]{1,6}\s*$"),
+         "safetyreportversion is not a whole number from 1 (openFDA's versions start at 1)"),
     Rule("receivedate_is_date", lambda: F.col("receivedate").isNotNull(),
          "receivedate is missing or not a YYYYMMDD (or YYYYMM, YYYY) date"),
     Rule("serious_code_known", lambda: _code_or_null(j("serious"), SERIOUS_CODES), "serious is not 1 or 2"),
@@ -154,7 +183,8 @@ FIELD_RULES = [
     Rule("weight_is_number", lambda: _number_or_null(patient("patientweight")),
          "patient.patientweight is not a number (or too large to store)"),
     Rule("has_reaction", lambda: (F.coalesce(F.size(patient("reaction")), F.lit(0)) > 0)
-         & _all(patient("reaction"), lambda r: F.trim(r["reactionmeddrapt"]) != ""),
+         # a reaction with no term at all too: `forall` reads a null test as passing
+         & _all(patient("reaction"), lambda r: F.coalesce(F.trim(r["reactionmeddrapt"]), F.lit("")) != ""),
          "patient.reaction is missing, empty, or has a reaction without a MedDRA term"),
     Rule("reaction_outcome_known",
          lambda: _all(patient("reaction"), lambda r: _code_or_null(r["reactionoutcome"], OUTCOME_CODES)),
@@ -171,6 +201,26 @@ FIELD_RULES = [
     Rule("structured_dose_is_number",
          lambda: _all(patient("drug"), lambda d: _number_or_null(d["drugstructuredosagenumb"])),
          "a drugstructuredosagenumb is not a number (or too large to store)"),
+    Rule("text_within_limits", lambda: (
+        longest_within(COUNTRY_OR_ROUTE_CHARS, F.upper(_texts(
+            j("occurcountry"), j("primarysourcecountry"), j("primarysource.reportercountry"),
+            patient("drug.drugadministrationroute"))))
+        & longest_within(DRUG_NAME_CHARS, F.upper(_texts(
+            patient("drug.medicinalproduct"), patient("drug.activesubstance.activesubstancename"),
+            F.flatten(F.array_compact(patient("drug.openfda.generic_name"))))))
+        & longest_within(MEDDRA_TERM_CHARS, _texts(patient("reaction.reactionmeddrapt")))
+        & longest_within(FREE_TEXT_CHARS, _texts(j("sender.senderorganization"),
+                                                 patient("drug.drugindication")))),
+         f"a text is longer than Vigil stores: a country or route over {COUNTRY_OR_ROUTE_CHARS} "
+         f"characters, a drug name over {DRUG_NAME_CHARS}, a reaction term over "
+         f"{MEDDRA_TERM_CHARS} (MedDRA's maximum), a sender or indication over {FREE_TEXT_CHARS}"),
+    # as a long: two sizes of a payload of empty objects multiply past an int's range
+    Rule("drug_reaction_pairs_within_limit", lambda: (
+        F.coalesce(F.size(patient("drug")), F.lit(0)).cast("long")
+        * F.coalesce(F.size(patient("reaction")), F.lit(0)) <= MAX_DRUG_REACTION_PAIRS),
+         f"the report lists more than {MAX_DRUG_REACTION_PAIRS:,} drug-reaction pairs (drugs "
+         "times reactions), far beyond any real report; each pair is a row of gold's and the "
+         "signals' counts"),
 ]
 
 RULES = PAYLOAD_RULES + FIELD_RULES

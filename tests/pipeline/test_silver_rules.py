@@ -33,6 +33,10 @@ BREAKS = {
                                                                  "drugcharacterization": "4"}])),
     "structured_dose_is_number": payload(report(patient_drug=[{"medicinalproduct": "X",
                                                                "drugstructuredosagenumb": "a lot"}])),
+    "text_within_limits": payload(report(patient_reaction=[{"reactionmeddrapt": "N" * 101}])),
+    "drug_reaction_pairs_within_limit": payload(report(
+        patient_drug=[{"medicinalproduct": f"D{i}"} for i in range(401)],
+        patient_reaction=[{"reactionmeddrapt": f"R{i}"} for i in range(250)])),
 }
 
 
@@ -71,6 +75,15 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         payload(BASE_REPORT).replace(b"Nausea", b"Nausea " + b"\\" * 34 + b"ud800"),  # 17 of them
         payload(BASE_REPORT).replace(b"Nausea", b"Nausea \\\\\\ud83d\\ude37"),  # "\\" then a pair
         payload(BASE_REPORT).replace(b"Nausea", "Nausée 😷".encode()),
+        # text up to Vigil's limits, spaces around it not counted; drug-reaction pairs up to theirs
+        payload(report(occurcountry=" " + "U" * 64 + " ", sender={"senderorganization": "S" * 400},
+                       patient_reaction=[{"reactionmeddrapt": "  " + "N" * 100 + "  "}],
+                       patient_drug=[{"medicinalproduct": "ß" * 100, "drugindication": "I" * 400,
+                                      "drugadministrationroute": "R" * 64,
+                                      "openfda": {"generic_name": ["G" * 200]}}])),
+        payload(report(patient_drug=[{"medicinalproduct": f"D{i}"} for i in range(400)],
+                       patient_reaction=[{"reactionmeddrapt": f"R{i}"} for i in range(250)])),
+        payload(report(safetyreportversion="000001")),
     ]
     assert _broken(spark, lenient) == [[]] * len(lenient)
 
@@ -135,6 +148,46 @@ def test_half_a_surrogate_pair_is_no_character(spark, half):
     """JSON can escape it, Unicode has no character for it: Spark would store "?"."""
     broken = payload(BASE_REPORT).replace(b"Nausea", b"Nausea " + half)
     assert _broken(spark, [broken]) == [["payload_escapes_are_characters"]]
+
+
+@pytest.mark.parametrize("too_long", [
+    report(occurcountry="U" * 65), report(primarysourcecountry="U" * 65, occurcountry=None),
+    report(primarysource={"reportercountry": "U" * 65}),
+    report(sender={"senderorganization": "S" * 401}),
+    report(patient_reaction=[{"reactionmeddrapt": "Rash"}, {"reactionmeddrapt": " " + "N" * 101}]),
+    report(patient_drug=[{"medicinalproduct": "X"}, {"medicinalproduct": "P" * 201}]),
+    # upper-cased, as silver names products: "ß" becomes "SS"
+    report(patient_drug=[{"medicinalproduct": "ß" * 101}]),
+    report(patient_drug=[{"activesubstance": {"activesubstancename": "A" * 201}}]),
+    report(patient_drug=[{"medicinalproduct": "X", "openfda": {"generic_name": ["G", "G" * 201]}}]),
+    report(patient_drug=[{"medicinalproduct": "X", "drugindication": "I" * 401}]),
+    report(patient_drug=[{"medicinalproduct": "X", "drugadministrationroute": "R" * 65}]),
+    # many texts just under the limit, then one over it: the pattern looks at each
+    report(patient_reaction=[{"reactionmeddrapt": "N" * 100}] * 50 + [{"reactionmeddrapt": "N" * 101}]),
+])
+def test_text_longer_than_vigil_stores_breaks_its_rule(spark, too_long):
+    """Silver would take it and the serving load reject the row, so that the dashboards'
+    reports and counts disagree; the reason names the limits."""
+    assert _broken(spark, [payload(too_long)]) == [["text_within_limits"]]
+
+
+def test_version_zero_is_no_version_and_many_empty_drugs_do_not_overflow(spark):
+    """openFDA's versions start at 1. And 300,000 empty drug and reaction objects fit in the
+    payload limit: their counts multiplied as ints would overflow, which ANSI SQL raises."""
+    many = b'{"safetyreportid": "10000001", "receivedate": "20240105", "patient": {"drug": [' + \
+        b",".join([b"{}"] * 150_000) + b'], "reaction": [' + b",".join([b"{}"] * 150_000) + b"]}}"
+    got = _broken(spark, [payload(report(safetyreportversion="0")), many])
+    assert got[0] == ["version_is_number"]
+    assert got[1] == ["has_reaction", "has_drug", "drug_reaction_pairs_within_limit"]
+
+
+@pytest.mark.parametrize("reactions", [
+    [{"reactionoutcome": "1"}], [{"reactionmeddrapt": "Rash"}, {"reactionmeddrapt": None}],
+    [{"reactionmeddrapt": "Rash"}, {}], [{"reactionmeddrapt": "  "}],
+])
+def test_a_reaction_without_a_term_breaks_has_reaction(spark, reactions):
+    """A missing term, not only a blank one (the rule read a missing one as passing)."""
+    assert _broken(spark, [payload(report(patient_reaction=reactions))]) == [["has_reaction"]]
 
 
 def test_text_where_an_object_is_expected_breaks_the_contract_and_what_follows(spark):
