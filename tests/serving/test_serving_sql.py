@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -144,3 +145,30 @@ def test_the_sqlite_merge_rewrite_refuses_a_partial_update():
 def test_sql_folder_holds_only_migrations_and_merges():
     assert {p.parent for p in SQL_FILES} <= {MIGRATIONS_DIR, MERGE_DIR}
     assert isinstance(SQL_DIR, Path)
+
+
+def test_the_serving_columns_hold_what_silver_accepts():
+    """Silver quarantines text longer than Vigil stores (`text_within_limits`), so that the
+    serving load never has to refuse a row silver took. That holds only while every column
+    such text lands in is at least as wide: the T-SQL is the other half of the contract."""
+    from jobs import silver
+    from jobs import silver_rules as r
+
+    ddl = "\n".join(path.read_text() for path in sorted(MIGRATIONS_DIR.glob("*.sql")))
+    widths: dict[str, list[int]] = {}
+    for name, width in re.findall(r"^\s*\[?(\w+)\]?\s+NVARCHAR\((\d+)\)", ddl, re.MULTILINE):
+        widths.setdefault(name, []).append(int(width))
+    narrowest = {name: min(found) for name, found in widths.items()}
+    needed = {
+        "occurcountry": r.COUNTRY_OR_ROUTE_CHARS, "reportercountry": r.COUNTRY_OR_ROUTE_CHARS,
+        "country_code": r.COUNTRY_OR_ROUTE_CHARS, "drugadministrationroute": r.COUNTRY_OR_ROUTE_CHARS,
+        "medicinalproduct": r.DRUG_NAME_CHARS, "product_name": r.DRUG_NAME_CHARS,
+        "generic_name": r.DRUG_NAME_CHARS, "reactionmeddrapt": r.MEDDRA_TERM_CHARS,
+        "senderorganization": r.FREE_TEXT_CHARS, "drugindication": r.FREE_TEXT_CHARS,
+        "safetyreportid": silver.QUARANTINE_ID_CHARS,
+        # an alert names a drug and a reaction, or a drug and a country
+        "subject": max(len("drug=;reaction=") + r.DRUG_NAME_CHARS + r.MEDDRA_TERM_CHARS,
+                       len("drug=;country=") + r.DRUG_NAME_CHARS + r.COUNTRY_OR_ROUTE_CHARS),
+    }
+    too_narrow = {name: (narrowest[name], width) for name, width in needed.items() if narrowest[name] < width}
+    assert not too_narrow, too_narrow  # column: (its width, what silver lets through)
