@@ -60,7 +60,9 @@ def _set(report: dict, rng: random.Random) -> None:
     elif where == 1:
         target, fields = patient, PATIENT_FIELDS
     elif where == 2:
-        target, fields = report.setdefault("primarysource", {}) or {}, {"reportercountry": TEXT}
+        if not isinstance(report.get("primarysource"), dict):  # absent, or null in the report
+            report["primarysource"] = {}
+        target, fields = report["primarysource"], {"reportercountry": TEXT}
     elif where == 3 and patient.get("drug"):
         target, fields = rng.choice(patient["drug"]), DRUG_FIELDS
         if rng.random() < 0.2:
