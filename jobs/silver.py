@@ -41,6 +41,7 @@ from jobs.silver_rules import (
     NON_TEXT_VALUE,
     error_text,
     finite,
+    nul_joined,
     only_chars,
     real_escapes,
     with_broken_rules,
@@ -161,7 +162,7 @@ def container_read_as_text(text: Column, parsed: Column) -> Column:
     against 0.1-0.3 s to read them; not one looked at.)"""
     paths = _text_field_paths(StructType.fromDDL(EVENT_SCHEMA))
     values = [functools.reduce(lambda column, name: column[name], path, parsed) for path in paths]
-    joined = F.concat_ws("\u0000", F.lit(""), *values)  # a list of objects gives a list of texts
+    joined = nul_joined(*values)  # a list of objects gives a list of texts
     key = r'"(?:' + "|".join(sorted({path[-1] for path in paths})) + r')"\s*:\s*[\[{]'
     return (F.when(joined.contains("\u0000[") | joined.contains("\u0000{"), text.rlike(key))
             .otherwise(F.lit(False)))
@@ -180,7 +181,7 @@ def item_read_as_text(text: Column, parsed: Column) -> Column:
     generic name into gold; `container_read_as_text` sees only values that have a key. As
     there, the payload is looked at only where a parsed item could have been such a value."""
     names = parsed["patient"]["drug"]["openfda"][TEXT_LIST_KEY]
-    items = F.concat_ws("\u0000", F.lit(""), F.flatten(F.array_compact(names)))
+    items = nul_joined(F.flatten(F.array_compact(names)))
     could_be = items.rlike("\u0000(?:[-0-9\\[{]|(?:true|false)(?:\u0000|$))")
     return F.when(could_be, text.rlike(NON_TEXT_LIST_ITEM)).otherwise(F.lit(False))
 

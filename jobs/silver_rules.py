@@ -32,8 +32,9 @@ CHARACTERIZATION_CODES = ("1", "2", "3")
 MAX_DRUG_REACTION_PAIRS = 100_000
 # The longest text Vigil stores for a field, in characters after trimming: what the serving
 # database's columns hold (sql/migrations), and for reaction terms MedDRA's own maximum,
-# which keeps an alert's subject ("drug=…;reaction=…") within its column too. Drug names
-# are measured upper-cased, as silver names products ("ß" becomes "SS").
+# which keeps an alert's subject ("drug=…;reaction=…") within its column too. Drug names and
+# countries are measured upper-cased, as silver stores them ("ß" becomes "SS"); a route is
+# measured so too, which can only refuse more.
 COUNTRY_OR_ROUTE_CHARS = 64  # occurcountry, reportercountry, drugadministrationroute
 DRUG_NAME_CHARS = 200  # medicinalproduct, activesubstancename, an openFDA generic name
 MEDDRA_TERM_CHARS = 100  # reactionmeddrapt
@@ -119,7 +120,7 @@ def _number_or_null(value: Column) -> Column:
 
 
 def longest_within(limit: int, texts: Column) -> Column:
-    """True when no text of `texts` (one string of texts, each after a NUL) is longer than
+    """True when no text of `texts` (texts joined by `nul_joined`) is longer than
     `limit` characters once trimmed of spaces, as silver trims them. One pattern over all of
     them, anchored at each text's start so it runs in linear time, and only where the whole
     string is long enough to hold such a text."""
@@ -127,8 +128,9 @@ def longest_within(limit: int, texts: Column) -> Column:
     return F.when(F.length(texts) > limit, ~texts.rlike(over)).otherwise(F.lit(True))
 
 
-def _texts(*values: Column) -> Column:
-    """Texts and lists of texts as one string, each after a NUL (nulls are left out)."""
+def nul_joined(*values: Column) -> Column:
+    """Texts and lists of texts as one string, each after a NUL (nulls are left out): one
+    string a pattern can search, where each text's start is known."""
     return F.concat_ws("\u0000", F.lit(""), *values)
 
 
@@ -202,14 +204,14 @@ FIELD_RULES = [
          lambda: _all(patient("drug"), lambda d: _number_or_null(d["drugstructuredosagenumb"])),
          "a drugstructuredosagenumb is not a number (or too large to store)"),
     Rule("text_within_limits", lambda: (
-        longest_within(COUNTRY_OR_ROUTE_CHARS, F.upper(_texts(
+        longest_within(COUNTRY_OR_ROUTE_CHARS, F.upper(nul_joined(
             j("occurcountry"), j("primarysourcecountry"), j("primarysource.reportercountry"),
             patient("drug.drugadministrationroute"))))
-        & longest_within(DRUG_NAME_CHARS, F.upper(_texts(
+        & longest_within(DRUG_NAME_CHARS, F.upper(nul_joined(
             patient("drug.medicinalproduct"), patient("drug.activesubstance.activesubstancename"),
             F.flatten(F.array_compact(patient("drug.openfda.generic_name"))))))
-        & longest_within(MEDDRA_TERM_CHARS, _texts(patient("reaction.reactionmeddrapt")))
-        & longest_within(FREE_TEXT_CHARS, _texts(j("sender.senderorganization"),
+        & longest_within(MEDDRA_TERM_CHARS, nul_joined(patient("reaction.reactionmeddrapt")))
+        & longest_within(FREE_TEXT_CHARS, nul_joined(j("sender.senderorganization"),
                                                  patient("drug.drugindication")))),
          f"a text is longer than Vigil stores: a country or route over {COUNTRY_OR_ROUTE_CHARS} "
          f"characters, a drug name over {DRUG_NAME_CHARS}, a reaction term over "
