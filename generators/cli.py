@@ -65,13 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog=PROG,
         description="Generate realistic openFDA-shaped adverse-event reports, with injected "
-                    "anomalies and a ground-truth manifest, into Event Hubs, Kafka or files.",
+                    "anomalies and a ground-truth manifest, into Event Hubs, Kafka or files — "
+                    "or replay real openFDA reports from files (--replay).",
         epilog="Docs: docs/GENERATOR.md. Secrets come from the environment only "
                "(EVENTHUB_CONNECTION_STRING); Entra ID via DefaultAzureCredential is the default.",
     )
     what = parser.add_argument_group("what to generate")
-    what.add_argument("--scenario", default="demo",
+    what.add_argument("--scenario",
                       help="scenario name (generators/scenarios/) or YAML path (default: demo)")
+    what.add_argument("--replay", nargs="+", metavar="PATH",
+                      help="send real reports instead: openFDA downloads or API responses "
+                           "(.json, .json.zip), JSON lines (.jsonl, one report per line, sent "
+                           "byte for byte), .gz, or folders of them; --count caps the reports")
     what.add_argument("--seed", type=_positive_int,
                       help="repeatable output: same seed, same bytes (default: random, reported)")
     what.add_argument("--count", type=_positive_int,
@@ -142,7 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.workers == 0:
         return _fail("--workers must be at least 1")
-    from generators.runner import RunOptions, run
+    if args.replay:
+        given = [flag for flag, value in (("--scenario", args.scenario), ("--seed", args.seed),
+                                          ("--start", args.start), ("--clock", args.clock),
+                                          ("--manifest", args.manifest)) if value is not None]
+        if given:
+            return _fail(f"--replay sends real reports: {', '.join(given)} does not apply to it")
+    from generators.runner import RunOptions, replay, run
 
     options = RunOptions(
         sink=args.sink, seed=args.seed, rate=args.rate, count=args.count, duration=args.duration,
@@ -156,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         tune_gc=True,
     )
     try:
-        summary = run(args.scenario, options)
+        summary = (replay(args.replay, options) if args.replay
+                   else run(args.scenario or "demo", options))
     except (ScenarioError, SinkConfigError, ValueError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
@@ -181,17 +193,20 @@ def format_summary(s: RunSummary) -> str:
            or "n/a")
     target = f" (target {s.rate_target:,.0f}/s)" if s.rate_target else ""
     state = "interrupted — flushed what was in flight" if s.interrupted else "done"
+    what = (f"  replay          {s.source}   run {s.run_id}" if s.source is not None
+            else f"  scenario        {s.scenario}   seed {s.seed}   run {s.run_id}")
     lines = [
         f"vigil generator: {state}",
-        f"  scenario        {s.scenario}   seed {s.seed}   run {s.run_id}",
+        what,
         f"  sink            {s.sink} → {s.target}   workers {s.workers}",
         f"  sent            {s.sent:,}   failed {s.failed:,}   dead-lettered {s.dead_lettered:,}",
         f"  bytes           {s.bytes:,} ({s.bytes / 1e6:,.1f} MB)",
         f"  elapsed         {s.elapsed_seconds:,.2f} s   achieved {s.achieved_rate:,.1f} events/s"
         f"{target}",
         f"  send latency    {lat}",
-        f"  ground truth    {s.manifest} ({s.anomalies} anomalies)",
     ]
+    if s.manifest:
+        lines.append(f"  ground truth    {s.manifest} ({s.anomalies} anomalies)")
     if s.dead_letter_files:
         lines.append(f"  dead letters    {', '.join(s.dead_letter_files)}")
     return "\n".join(lines) + "\n"

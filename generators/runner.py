@@ -69,8 +69,8 @@ class RunOptions:
 
 @dataclass
 class RunSummary:
-    scenario: str
-    seed: int
+    scenario: str  # "replay" for a replay of real reports
+    seed: int | None  # None for a replay
     run_id: str
     sink: str
     target: str
@@ -89,6 +89,7 @@ class RunSummary:
     dead_letter_files: list[str] = field(default_factory=list)
     interrupted: bool = False
     error: str | None = None
+    source: str | None = None  # a replay's files
 
     @property
     def exit_code(self) -> int:
@@ -106,8 +107,8 @@ class RunSummary:
 
 @dataclass
 class _Plan:
-    scenario: Scenario
-    seed: int
+    scenario: Scenario | None  # None: a replay
+    seed: int | None
     clock: str
     run_id: str
     deadline: float | None  # wall seconds after start
@@ -233,7 +234,7 @@ def _drive(stream: EventStream, sink, rate: float | None, deadline: float | None
         unsent = batch[i:]
     finally:
         batches.close()
-    if unsent:
+    if unsent and stream.ground_truth is not None:
         stream.ground_truth.discard({e.seq for e in unsent})
     return handed, interrupted, pacer.clock() - pacer.started
 
@@ -317,6 +318,43 @@ def run(scenario: Scenario | str, options: RunOptions | None = None, **kwargs) -
     return _summarize(summary, options, plan, results, interrupted)
 
 
+def replay(paths: list, options: RunOptions | None = None, **kwargs) -> RunSummary:
+    """Send real openFDA reports from files (see generators.replay) into a sink, one process;
+    `count` caps the reports sent. Raises ValueError / SinkConfigError before anything is sent
+    when the input is wrong; afterwards a file that cannot be read further ends the replay
+    (after flushing what was sent) with the summary's error."""
+    from generators.replay import ReplayStream
+
+    options = dataclasses.replace(options or RunOptions(), **kwargs)
+    if options.workers != 1:
+        raise ValueError("--replay sends from one process: leave out --workers")
+    if options.rate is not None and not (options.rate > 0 and math.isfinite(options.rate)):
+        raise ValueError("--rate must be a positive number of events per second")
+    if options.duration is not None and not (options.duration > 0):
+        raise ValueError("--duration must be a positive number of seconds")
+    stream = ReplayStream(paths, limit=options.count)
+    plan = _Plan(None, None, "wall", stream.run_id, options.duration)
+    summary = RunSummary(scenario="replay", seed=None, run_id=stream.run_id,
+                         sink="null" if options.dry_run else options.sink,
+                         target=_target(options), workers=1, rate_target=options.rate,
+                         source=stream.describe())
+    sink, dead_letter = _open(options, plan, 0)
+    progress = Progress(options.progress)
+    error = None
+    try:
+        generated, interrupted, elapsed = _drive(
+            stream, sink, options.rate, options.duration,
+            lambda stats: progress.update(stats.sent, stats.failed))
+    except SinkFatalError as exc:
+        generated, interrupted, elapsed, error = 0, False, 0.0, str(exc)
+    finally:
+        interrupted_flushing = _finish(sink, options.flush_timeout)
+        progress.close()
+    result = _WorkerResult(0, sink.stats, None, generated, elapsed,
+                           interrupted or interrupted_flushing, dead_letter, error or stream.error)
+    return _summarize(summary, options, plan, [result], result.interrupted)
+
+
 def _run_processes(options: RunOptions, plan: _Plan, progress: Progress):
     ctx = mp.get_context("spawn")
     results_q = ctx.Queue()
@@ -377,7 +415,8 @@ def _summarize(summary: RunSummary, options: RunOptions, plan: _Plan,
     summary.latency_ms = stats.latency.percentiles(50, 95, 99)
     summary.interrupted = interrupted
     summary.error = "; ".join(dict.fromkeys(errors)) or None
-    manifest = options.manifest or str(Path(DEFAULT_MANIFEST_DIR) / f"{plan.run_id}.jsonl")
-    summary.manifest = str(truth.write(manifest))
-    summary.anomalies = len(truth.lines())
+    if plan.scenario is not None:  # a replay injects nothing: no ground truth
+        manifest = options.manifest or str(Path(DEFAULT_MANIFEST_DIR) / f"{plan.run_id}.jsonl")
+        summary.manifest = str(truth.write(manifest))
+        summary.anomalies = len(truth.lines())
     return summary

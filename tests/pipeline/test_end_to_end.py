@@ -3,6 +3,7 @@ against the generator's ground-truth manifest; and hostile events through Kafka.
 
 import json
 import uuid
+import zipfile
 
 import pytest
 from confluent_kafka import Producer
@@ -216,3 +217,37 @@ def test_landing_files_through_the_staged_pipeline_each_line_once(spark, tmp_pat
     assert (counts.bronze_events, counts.quarantined, counts.unaccounted) == (51, 2, 0)
     assert read(spark, settings, tables.REPORT).count() == len(set(report_ids)) == 49
     assert read(spark, settings, tables.FLAGS).count() == 49
+
+
+def test_a_replayed_openfda_download_lands_whole_through_kafka(spark, kafka_broker, tmp_path):
+    """What a safety team does with real data: `python -m generators --replay` of an openFDA bulk
+    download (a zip holding `{"meta": …, "results": […]}`) into the broker, then the pipeline.
+    Every report lands in silver, none in quarantine, each keyed to one partition by its id."""
+    from tests.generators.test_cli import cli
+    from tests.generators.test_replay import openfda_response
+
+    lines = shared_file("reference/openfda-sample.jsonl").read_bytes().splitlines()
+    reports = [json.loads(line) for line in lines if line.strip()]
+    download = tmp_path / "drug-event-0001-of-0001.json.zip"
+    with zipfile.ZipFile(download, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("drug-event-0001-of-0001.json", openfda_response(reports))
+    topic = f"replay-{uuid.uuid4().hex[:6]}"
+    sent = cli("--replay", str(download), "--sink", "kafka", "--bootstrap", kafka_broker.bootstrap,
+               "--topic", topic, "--json", tmp_path=tmp_path)
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["sent"] == len(reports)
+
+    settings = Settings(profile="local", data_root=str(tmp_path / "data"),
+                        kafka_bootstrap=kafka_broker.bootstrap, topic=topic)
+    pipeline.run_available_now(spark, settings, SourceParams())
+    counts = pipeline.reconcile(spark, settings).first()
+    assert (counts.bronze_events, counts.quarantined, counts.unaccounted) == (len(reports), 0, 0)
+    stored = read(spark, settings, tables.REPORT).select("safetyreportid", "safetyreportversion")
+    # the sample holds one version of each of its 49 reports
+    assert {(r.safetyreportid, r.safetyreportversion) for r in stored.collect()} == {
+        (r["safetyreportid"], int(r.get("safetyreportversion", 1))) for r in reports}
+    drugs = read(spark, settings, tables.DRUG).count()
+    assert drugs == sum(len(r["patient"]["drug"]) for r in reports)
+    keyed = read(spark, settings, tables.BRONZE_RAW).groupBy("key").agg(
+        F.countDistinct("partition").alias("partitions"), F.count("*").alias("events"))
+    assert keyed.where("key IS NULL OR partitions > 1").count() == 0
