@@ -114,16 +114,20 @@ class _Plan:
     deadline: float | None  # wall seconds after start
 
 
+def _check_pacing(options: RunOptions) -> None:
+    if options.rate is not None and not (options.rate > 0 and math.isfinite(options.rate)):
+        raise ValueError("--rate must be a positive number of events per second")
+    if options.duration is not None and not (options.duration > 0):
+        raise ValueError("--duration must be a positive number of seconds")
+
+
 def prepare(scenario: Scenario | str, options: RunOptions) -> _Plan:
     """Check options and fix seed, clock, volume and timeline; raises ValueError on bad input."""
     if options.sink not in (*SINK_NAMES, "null"):
         raise SinkConfigError(f"unknown sink {options.sink!r}: use one of {', '.join(SINK_NAMES)}")
     if options.workers < 1:
         raise ValueError("--workers must be at least 1")
-    if options.rate is not None and not (options.rate > 0 and math.isfinite(options.rate)):
-        raise ValueError("--rate must be a positive number of events per second")
-    if options.duration is not None and not (options.duration > 0):
-        raise ValueError("--duration must be a positive number of seconds")
+    _check_pacing(options)
     if options.count is not None and options.count < 0:
         raise ValueError("--count must not be negative")
     if options.partitions < 1:
@@ -328,10 +332,7 @@ def replay(paths: list, options: RunOptions | None = None, **kwargs) -> RunSumma
     options = dataclasses.replace(options or RunOptions(), **kwargs)
     if options.workers != 1:
         raise ValueError("--replay sends from one process: leave out --workers")
-    if options.rate is not None and not (options.rate > 0 and math.isfinite(options.rate)):
-        raise ValueError("--rate must be a positive number of events per second")
-    if options.duration is not None and not (options.duration > 0):
-        raise ValueError("--duration must be a positive number of seconds")
+    _check_pacing(options)
     stream = ReplayStream(paths, limit=options.count)
     plan = _Plan(None, None, "wall", stream.run_id, options.duration)
     summary = RunSummary(scenario="replay", seed=None, run_id=stream.run_id,
