@@ -2,7 +2,7 @@
 
 Python API (names load lazily, so `import generators.event` stays light):
 
-    from generators import load_scenario, generate, run, replay
+    from generators import load_scenario, generate, run
 
     scenario = load_scenario("demo")            # a name in generators/scenarios/ or a path
     stream = generate(scenario, seed=42)         # iterate: Event(key, payload, headers, seq, time)
@@ -12,9 +12,6 @@ Python API (names load lazily, so `import generators.event` stays light):
     summary = run("demo", sink="files", seed=42, landing_dir=".vigil/landing",
                   manifest=".vigil/ground-truth/demo.jsonl")
     summary.exit_code                            # 0 ok, 3 something dead-lettered, 130 Ctrl-C
-
-    summary = replay(["drug-event-0001-of-0030.json.zip"], sink="kafka",
-                     bootstrap="127.0.0.1:9092")  # real openFDA reports (generators.replay)
 
 CLI: python -m generators --help
 """
@@ -38,7 +35,6 @@ _EXPORTS = {
     "RunOptions": "generators.runner",
     "RunSummary": "generators.runner",
     "run": "generators.runner",
-    "replay": "generators.runner",
     "read_manifest": "generators.ground_truth",
 }
 

@@ -13,7 +13,7 @@ import pytest
 
 from generators import contract
 from generators.replay import ReplayInputError, ReplayStream
-from generators import replay
+from generators.runner import replay
 from tests.conftest import shared_file
 from tests.generators.test_cli import cli
 
