@@ -34,6 +34,7 @@ import ijson
 import orjson
 
 from generators import contract
+from generators.clock import IsoTimestamps
 from generators.event import Event
 
 PRODUCER = "vigil-replay/0.1"
@@ -290,8 +291,8 @@ class ReplayStream:
                  run_id: str | None = None, producer: str = PRODUCER):
         self.files = find_sources(paths)
         self.limit = limit
-        self.run_id = run_id or "replay-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") \
-            + "-" + secrets.token_hex(3)
+        started = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.run_id = run_id or f"replay-{started}-{secrets.token_hex(3)}"
         self.headers = {contract.H_EVENT_TYPE: contract.EVENT_TYPE,
                         contract.H_SCHEMA_VERSION: contract.SCHEMA_VERSION,
                         contract.H_PRODUCER: producer, contract.H_RUN_ID: self.run_id}
@@ -323,10 +324,10 @@ class ReplayStream:
 
     def batches(self) -> Iterator[list[Event]]:
         batch: list[Event] = []
+        stamp = IsoTimestamps()
         for seq, (rid, payload) in enumerate(self.reports()):
             now = time.time()
-            stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-            headers = {**self.headers, contract.H_GENERATED_AT: stamp,
+            headers = {**self.headers, contract.H_GENERATED_AT: stamp(now),
                        contract.H_EVENT_SEQ: str(seq)}
             batch.append(Event(rid, payload, headers, seq, now))
             if len(batch) >= BATCH:

@@ -212,7 +212,7 @@ FIELD_RULES = [
             F.flatten(F.array_compact(patient("drug.openfda.generic_name"))))))
         & longest_within(MEDDRA_TERM_CHARS, nul_joined(patient("reaction.reactionmeddrapt")))
         & longest_within(FREE_TEXT_CHARS, nul_joined(j("sender.senderorganization"),
-                                                 patient("drug.drugindication")))),
+                                                     patient("drug.drugindication")))),
          f"a text is longer than Vigil stores: a country or route over {COUNTRY_OR_ROUTE_CHARS} "
          f"characters, a drug name over {DRUG_NAME_CHARS}, a reaction term over "
          f"{MEDDRA_TERM_CHARS} (MedDRA's maximum), a sender or indication over {FREE_TEXT_CHARS}"),

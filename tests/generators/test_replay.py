@@ -169,8 +169,16 @@ def test_cli_replay_sends_and_refuses_what_does_not_apply(tmp_path, sample_lines
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert (summary["sent"], summary["scenario"], summary["manifest"]) == (len(sample_lines), "replay", None)
+    sent = cli("--replay", str(tmp_path / "a.jsonl"), tmp_path=tmp_path)
+    assert sent.returncode == 0, sent.stderr
+    landed = [line for f in tmp_path.glob(".vigil/landing/adverse-events/**/*.jsonl")
+              for line in f.read_bytes().splitlines()]
+    assert sorted(landed) == sorted(sample_lines)
+    for f in tmp_path.glob(".vigil/landing/**/*.jsonl"):
+        f.unlink()
     for extra in (["--seed", "3"], ["--scenario", "demo"], ["--workers", "2"]):
-        refused = cli("--replay", str(tmp_path / "a.jsonl"), "--dry-run", *extra, tmp_path=tmp_path)
+        # the files sink (the default) would write under tmp_path/.vigil/landing
+        refused = cli("--replay", str(tmp_path / "a.jsonl"), *extra, tmp_path=tmp_path)
         assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
         assert not list(Path(tmp_path).glob(".vigil/landing/**/*.jsonl"))
     missing = cli("--replay", str(tmp_path / "nope.json"), tmp_path=tmp_path)
