@@ -187,11 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     return summary.exit_code
 
 
+def _rate_text(rate: float) -> str:
+    """1,000 or 2.5 or 0.0001 or 1e+12: digits a person can read, whatever the rate given."""
+    return f"{rate:,.0f}" if 100 <= rate < 1e9 else f"{rate:.3g}"
+
+
 def format_summary(s: RunSummary) -> str:
     latency = s.latency_ms
     lat = ("  ".join(f"{k} {v:,.2f} ms" for k, v in latency.items() if v is not None)
            or "n/a")
-    target = f" (target {s.rate_target:,.0f}/s)" if s.rate_target else ""
+    target = f" (target {_rate_text(s.rate_target)}/s)" if s.rate_target else ""
     state = "interrupted — flushed what was in flight" if s.interrupted else "done"
     what = (f"  replay          {s.source}   run {s.run_id}" if s.source is not None
             else f"  scenario        {s.scenario}   seed {s.seed}   run {s.run_id}")

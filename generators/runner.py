@@ -38,6 +38,7 @@ EXIT_INTERRUPTED = 130
 DEFAULT_MANIFEST_DIR = ".vigil/ground-truth"
 DEFAULT_DEAD_LETTER_DIR = ".vigil/dead-letter"
 WORKER_RESULT_TIMEOUT = 120.0
+MAX_WORKERS_PER_CORE = 4
 
 
 @dataclass
@@ -127,6 +128,12 @@ def prepare(scenario: Scenario | str, options: RunOptions) -> _Plan:
         raise SinkConfigError(f"unknown sink {options.sink!r}: use one of {', '.join(SINK_NAMES)}")
     if options.workers < 1:
         raise ValueError("--workers must be at least 1")
+    max_workers = MAX_WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if options.workers > max_workers:
+        # each worker is a process generating flat out: a typo such as 10000 would start
+        # thousands of them, and past the cores more only contend
+        raise ValueError(f"--workers {options.workers} is more than this machine runs: at most "
+                         f"{max_workers} ({MAX_WORKERS_PER_CORE} per core)")
     _check_pacing(options)
     if options.count is not None and options.count < 0:
         raise ValueError("--count must not be negative")
@@ -219,7 +226,7 @@ def _drive(stream: EventStream, sink, rate: float | None, deadline: float | None
                 if rate:
                     room = pacer.released(now) - handed
                     if room <= 0:
-                        pacer.wait_for(handed, sink.poll)
+                        pacer.wait_for(handed, sink.poll, until=stop_at)
                         continue
                     m = min(n - i, room)
                     sink.send(batch[i:i + m], DueTimes(pacer, handed, m))

@@ -35,10 +35,11 @@ class OpenLoopPacer:
         now = self.clock() if now is None else now
         return int((now - self.started) * self.rate) + 1
 
-    def wait_for(self, k: int, idle, slice_seconds: float = 0.005) -> None:
-        """Sleep until event k is due, calling `idle()` every slice (sink housekeeping)."""
+    def wait_for(self, k: int, idle, until: float = math.inf, slice_seconds: float = 0.005) -> None:
+        """Sleep until event k is due, or the clock reads `until` (a run's deadline) if that
+        comes first, calling `idle()` every slice (sink housekeeping)."""
         while True:
-            remaining = self.due(k) - self.clock()
+            remaining = min(self.due(k), until) - self.clock()
             if remaining <= 0:
                 return
             idle()

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from generators.cli import format_summary
 from generators.ground_truth import read_manifest
+from generators.runner import RunSummary
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,6 +47,7 @@ def bad_scenario(tmp_path) -> Path:
     (["--count", "many"], "argument --count: not a whole number"),
     (["--duration", "soon"], "argument --duration: not a duration"),
     (["--workers", "0"], "--workers must be at least 1"),
+    (["--workers", "100000"], "--workers 100000 is more than this machine runs"),
     (["--scenario", "no-such-scenario"], "scenario 'no-such-scenario' not found"),
     (["--scenario", "BAD"], "anomalies[0].multiplier: must be at least 1.0"),
     (["--start", "yesterday"], "--start must be an ISO-8601 time or 'now'"),
@@ -63,6 +66,14 @@ def test_bad_input_is_one_line_and_exit_2(args, says, tmp_path, bad_scenario):
     assert lines[0].startswith("python -m generators: error: ")
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert not (tmp_path / ".vigil" / "landing").exists(), "nothing was sent"
+
+
+@pytest.mark.parametrize(("rate", "shown"), [(1000.0, "1,000"), (2.5, "2.5"), (0.0001, "0.0001"),
+                                             (1e308, "1e+308")])
+def test_the_summary_shows_any_rate_target_readably(rate, shown):
+    summary = RunSummary(scenario="demo", seed=1, run_id="r", sink="null", target="nothing",
+                         workers=1, rate_target=rate, sent=1, elapsed_seconds=1.0, achieved_rate=1.0)
+    assert f"achieved 1.0 events/s (target {shown}/s)" in format_summary(summary)
 
 
 def test_a_small_run_prints_a_json_summary(tmp_path):

@@ -70,6 +70,17 @@ def test_open_loop_keeps_the_schedule_when_the_sink_falls_behind():
     assert elapsed > handed / 1000.0
 
 
+def test_a_slow_rate_still_stops_at_the_deadline():
+    """At 0.01 events/s the second event is due after 100 s; a 2 s run must not wait for it."""
+    clock = FakeClock()
+    pacer = OpenLoopPacer(0.01, clock=clock, sleep=clock.sleep)
+    stream = generate(load_scenario("load_test").with_overrides(reports=10), seed=11)
+    sink = SlowSink(clock)
+    handed, interrupted, elapsed = _drive(stream, sink, rate=0.01, deadline=2.0, pacer=pacer)
+    assert handed == 1 and not interrupted
+    assert elapsed == pytest.approx(2.0, abs=0.03)
+
+
 def test_a_paced_run_is_never_faster_than_its_schedule(tmp_path):
     summary = run(load_scenario("load_test").with_overrides(reports=150), sink="null",
                   dry_run=True, seed=11, rate=500.0, manifest=str(tmp_path / "m.jsonl"))
