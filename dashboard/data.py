@@ -128,12 +128,13 @@ FILTER_COLUMNS: dict[str, dict[str, str]] = {
     "vw_overdose_trend": {"date": "receivedate", "drug": "generic_name", "country": "occurcountry"},
     "vw_reactions_by_drug": {"date": "receivedate", "drug": "generic_name", "reaction": "reactionmeddrapt"},
     "vw_age_sex_by_reaction": {"date": "receivedate", "reaction": "reactionmeddrapt"},
-    # alert subjects: drug=D;reaction=R | country=C | drug=D | drug=D;country=C | all
+    # alert subjects: drug=D;reaction=R | country=C | drug=D | drug=D;country=C | all — read
+    # as jobs.signals.spikes.subject_parts reads them, since names (free text) may hold ; or =
     "vw_alert": {
         "date": "window",
-        "drug": "subject:drug",
-        "reaction": "subject:reaction",
-        "country": "subject:country",
+        "drug": r"regexp_extract(subject, '^drug=(.*?)(?:;country=[^;]*|;reaction=.*)?$', 1)",
+        "reaction": r"regexp_extract(subject, '^drug=.*?;reaction=(.*)$', 1)",
+        "country": r"regexp_extract(subject, '(?:^|;)country=([^;]*)$', 1)",
     },
     "vw_data_quality": {},
 }
@@ -186,10 +187,6 @@ def where(view: str, filters: Filters) -> Where:
         marks = ", ".join("?" for _ in values)
         if column is None:
             not_applied.append(name)
-        elif column.startswith("subject:"):
-            key = column.split(":", 1)[1]
-            conditions.append("(" + " OR ".join("(';' || subject || ';') LIKE ?" for _ in values) + ")")
-            params.extend(f"%;{key}={v};%" for v in values)
         elif "{}" in column:
             conditions.append(column.format(marks))
             params.extend(values)

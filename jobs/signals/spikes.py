@@ -174,10 +174,12 @@ def evaluate(spark: SparkSession, counts: DataFrame, covered: list[date], params
 
 
 def subject_parts(subject: Column) -> tuple[Column, Column]:
-    """(generic_name, occurcountry) named in a subject such as `drug=X;country=Y`."""
+    """(generic_name, occurcountry) named in a subject such as `drug=X;country=Y` ("" where
+    it names none). A drug name may hold `;` (free text from reports): the drug is all up to
+    the last `;country=`, which is the one `counts.subjects` put after it."""
     return (
-        F.regexp_extract(subject, r"(?:^|;)drug=([^;]*)", 1),
-        F.regexp_extract(subject, r"(?:^|;)country=([^;]*)", 1),
+        F.regexp_extract(subject, r"^drug=(.*?)(?:;country=[^;]*)?$", 1),
+        F.regexp_extract(subject, r"(?:^|;)country=([^;]*)$", 1),
     )
 
 

@@ -101,7 +101,8 @@ def test_a_folder_instead_of_a_file_says_which_and_why(monkeypatch, tmp_path):
             "WHERE generic_name IN (?))",
             [],
         ),
-        ("vw_alert", Filters(countries=("GB",)), "WHERE ((';' || subject || ';') LIKE ?)", []),
+        ("vw_alert", Filters(countries=("GB",)),
+         r"WHERE regexp_extract(subject, '(?:^|;)country=([^;]*)$', 1) IN (?)", []),
         ("vw_data_quality", Filters(countries=("GB",)), "", ["country"]),
     ],
 )
@@ -109,3 +110,30 @@ def test_filters_become_bound_sql_per_view(view, filters, sql, not_applied):
     w = where(view, filters)
     assert w.sql == sql and w.not_applied == not_applied
     assert "OXYCODONE" not in w.sql and "GB" not in w.sql  # values are bound, never formatted
+
+
+def test_an_alert_filter_matches_names_literally():
+    """Names are free text from reports: `%` or `_` in one is a character, not a wildcard, and
+    `;` does not end it."""
+    import duckdb
+
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA vigil")
+    conn.execute("CREATE TABLE vigil.vw_alert (subject VARCHAR)")
+    subjects = ["drug=ABC;reaction=Nausea", "drug=A_C;reaction=Nausea", "drug=A%;country=US",
+                "drug=A;country=US", "country=GB", "drug=GB;country=FR", "drug=A; B;reaction=X; Y",
+                "drug=A; B", "all"]
+    conn.executemany("INSERT INTO vigil.vw_alert VALUES (?)", [(s,) for s in subjects])
+
+    def matching(filters: Filters) -> list[str]:
+        w = where("vw_alert", filters)
+        return [r[0] for r in conn.execute(f"SELECT subject FROM vigil.vw_alert {w.sql} ORDER BY 1",
+                                           w.params).fetchall()]
+
+    assert matching(Filters(drugs=("A_C",))) == ["drug=A_C;reaction=Nausea"]
+    assert matching(Filters(drugs=("A%",))) == ["drug=A%;country=US"]
+    assert matching(Filters(drugs=("A",))) == ["drug=A;country=US"]
+    assert matching(Filters(countries=("GB",))) == ["country=GB"]
+    assert matching(Filters(drugs=("A_C", "A"), reactions=("Nausea",))) == ["drug=A_C;reaction=Nausea"]
+    assert matching(Filters(drugs=("A; B",))) == ["drug=A; B", "drug=A; B;reaction=X; Y"]
+    assert matching(Filters(reactions=("X; Y",))) == ["drug=A; B;reaction=X; Y"]

@@ -85,3 +85,20 @@ def test_watermark_statuses(spark):
     # 2/1 first seen at frontier 2/10: its window had closed 3 days before → late;
     # 2/9 is still open to late data → provisional; Z alerted before and no longer does → withdrawn
     assert status == {("drug=X", 1): "late", ("drug=X", 9): "provisional", ("drug=Z", 3): "withdrawn"}
+
+
+def test_a_subject_gives_back_the_drug_and_country_it_was_built_from(spark):
+    """Drug names are free text from reports: `;` and `=` in one must not split it."""
+    from jobs.signals.counts import subjects
+
+    drugs = ["OXYCODONE", "ACETAMINOPHEN; CODEINE", "A=B;C", "COUNTRY"]
+    reports = spark.createDataFrame([(drugs, "US"), (drugs, None)],
+                                    "drugs array<string>, country string")
+    rows = (reports.select(F.explode(subjects(F.col("drugs"), F.col("country"), F.lit(True))).alias("s"),
+                           "country")
+            .select("s.subject", *spikes.subject_parts(F.col("s.subject"))).collect())
+    parsed = {r[0]: (r[1], r[2]) for r in rows}
+    for drug in drugs:
+        assert parsed[f"drug={drug}"] == (drug, "")
+        assert parsed[f"drug={drug};country=US"] == (drug, "US")
+    assert parsed["country=US"] == ("", "US") and parsed["all"] == ("", "")
