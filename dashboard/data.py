@@ -132,9 +132,9 @@ FILTER_COLUMNS: dict[str, dict[str, str]] = {
     # as jobs.signals.spikes.subject_parts reads them, since names (free text) may hold ; or =
     "vw_alert": {
         "date": "window",
-        "drug": r"regexp_extract(subject, '^drug=(.*?)(?:;country=[^;]*|;reaction=.*)?$', 1)",
-        "reaction": r"regexp_extract(subject, '^drug=.*?;reaction=(.*)$', 1)",
-        "country": r"regexp_extract(subject, '(?:^|;)country=([^;]*)$', 1)",
+        "drug": r"regexp_extract(subject, '(?s)^drug=(.*?)(?:;country=[^;]*|;reaction=.*)?\z', 1)",
+        "reaction": r"regexp_extract(subject, '(?s)^drug=.*?;reaction=(.*)\z', 1)",
+        "country": r"regexp_extract(subject, '(?:^|;)country=([^;]*)\z', 1)",
     },
     "vw_data_quality": {},
 }

@@ -178,8 +178,9 @@ def subject_parts(subject: Column) -> tuple[Column, Column]:
     it names none). A drug name may hold `;` (free text from reports): the drug is all up to
     the last `;country=`, which is the one `counts.subjects` put after it."""
     return (
-        F.regexp_extract(subject, r"^drug=(.*?)(?:;country=[^;]*)?$", 1),
-        F.regexp_extract(subject, r"(?:^|;)country=([^;]*)$", 1),
+        # (?s) and \z: a name may hold a line break too, which `.` and `$` stop at otherwise
+        F.regexp_extract(subject, r"(?s)^drug=(.*?)(?:;country=[^;]*)?\z", 1),
+        F.regexp_extract(subject, r"(?:^|;)country=([^;]*)\z", 1),
     )
 
 

@@ -102,7 +102,7 @@ def test_a_folder_instead_of_a_file_says_which_and_why(monkeypatch, tmp_path):
             [],
         ),
         ("vw_alert", Filters(countries=("GB",)),
-         r"WHERE regexp_extract(subject, '(?:^|;)country=([^;]*)$', 1) IN (?)", []),
+         r"WHERE regexp_extract(subject, '(?:^|;)country=([^;]*)\z', 1) IN (?)", []),
         ("vw_data_quality", Filters(countries=("GB",)), "", ["country"]),
     ],
 )
@@ -122,7 +122,7 @@ def test_an_alert_filter_matches_names_literally():
     conn.execute("CREATE TABLE vigil.vw_alert (subject VARCHAR)")
     subjects = ["drug=ABC;reaction=Nausea", "drug=A_C;reaction=Nausea", "drug=A%;country=US",
                 "drug=A;country=US", "country=GB", "drug=GB;country=FR", "drug=A; B;reaction=X; Y",
-                "drug=A; B", "all"]
+                "drug=A; B", "all", "drug=L1\nL2;reaction=R1\nR2\n", "drug=L1\n;country=US"]
     conn.executemany("INSERT INTO vigil.vw_alert VALUES (?)", [(s,) for s in subjects])
 
     def matching(filters: Filters) -> list[str]:
@@ -137,3 +137,5 @@ def test_an_alert_filter_matches_names_literally():
     assert matching(Filters(drugs=("A_C", "A"), reactions=("Nausea",))) == ["drug=A_C;reaction=Nausea"]
     assert matching(Filters(drugs=("A; B",))) == ["drug=A; B", "drug=A; B;reaction=X; Y"]
     assert matching(Filters(reactions=("X; Y",))) == ["drug=A; B;reaction=X; Y"]
+    assert matching(Filters(drugs=("L1\nL2",), reactions=("R1\nR2\n",))) == ["drug=L1\nL2;reaction=R1\nR2\n"]
+    assert matching(Filters(drugs=("L1\n",), countries=("US",))) == ["drug=L1\n;country=US"]

@@ -91,7 +91,7 @@ def test_a_subject_gives_back_the_drug_and_country_it_was_built_from(spark):
     """Drug names are free text from reports: `;` and `=` in one must not split it."""
     from jobs.signals.counts import subjects
 
-    drugs = ["OXYCODONE", "ACETAMINOPHEN; CODEINE", "A=B;C", "COUNTRY"]
+    drugs = ["OXYCODONE", "ACETAMINOPHEN; CODEINE", "A=B;C", "COUNTRY", "LINE\nBREAK", "ENDS\n"]
     reports = spark.createDataFrame([(drugs, "US"), (drugs, None)],
                                     "drugs array<string>, country string")
     rows = (reports.select(F.explode(subjects(F.col("drugs"), F.col("country"), F.lit(True))).alias("s"),
