@@ -8,6 +8,7 @@ them, one notebook per task; gold runs two: flags, and the daily aggregates that
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -16,6 +17,13 @@ from pyspark.sql import functions as F
 from jobs import bronze, gold, realtime, silver, tables
 from jobs.settings import Settings
 from jobs.sources import SourceParams
+from jobs.widgets import whole_number
+
+# What Spark reads as a processing-time interval: amounts with units, such as `5 seconds`,
+# `500 milliseconds`, `1 minute 30 seconds` (no abbreviations, months or years; Spark itself
+# refuses the rest, such as `1.5 minutes`, when the query starts).
+_AMOUNT = r"\d+(?:\.\d+)?\s+(?:(?:micro|milli)?second|minute|hour|day|week)s?"
+INTERVAL = re.compile(rf"(?:interval\s+)?{_AMOUNT}(?:\s+{_AMOUNT})*", re.IGNORECASE)
 
 
 def parse_trigger(trigger: str) -> dict:
@@ -23,9 +31,10 @@ def parse_trigger(trigger: str) -> dict:
     trigger = trigger.strip()
     if trigger.lower() in ("availablenow", "available_now"):
         return {"availableNow": True}
-    if trigger.split(" ")[0].replace(".", "", 1).isdigit():
+    if INTERVAL.fullmatch(trigger):
         return {"processingTime": trigger}
-    raise ValueError(f"unknown trigger {trigger!r}: use availableNow or an interval like '5 seconds'")
+    raise ValueError(f"unknown trigger {trigger!r}: use availableNow or an interval such as "
+                     "'5 seconds', '500 milliseconds' or '1 minute' (no abbreviations)")
 
 
 @dataclass
@@ -161,10 +170,6 @@ WIDGET_DEFAULTS = {
 }
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value not in (None, "") else None
-
-
 def source_params(widgets: dict, secrets=None) -> SourceParams:
     """SourceParams from notebook widgets; secrets come from the job's secret scope."""
     def secret(key: str) -> str | None:
@@ -174,8 +179,8 @@ def source_params(widgets: dict, secrets=None) -> SourceParams:
     auth = widgets.get("eventhubs_auth") or "service_credential"
     return SourceParams(
         source=widgets.get("source") or "kafka",
-        max_offsets_per_trigger=_int_or_none(widgets.get("max_offsets_per_trigger")),
-        max_files_per_trigger=_int_or_none(widgets.get("max_files_per_trigger")),
+        max_offsets_per_trigger=whole_number(widgets, "max_offsets_per_trigger"),
+        max_files_per_trigger=whole_number(widgets, "max_files_per_trigger"),
         starting_offsets=widgets.get("starting_offsets") or "earliest",
         eventhubs_auth=auth,
         service_credential=widgets.get("service_credential") or None,
@@ -186,6 +191,9 @@ def source_params(widgets: dict, secrets=None) -> SourceParams:
     )
 
 
+STAGES = ("bronze", "silver", "gold", "realtime")
+
+
 def run_stage(stage: str, widgets: dict, secrets=None) -> DataFrame:
     """What a stage notebook runs: start the stage's query with the widgets' settings and
     wait for it (an `availableNow` run ends; a processing-time run streams until stopped).
@@ -194,23 +202,24 @@ def run_stage(stage: str, widgets: dict, secrets=None) -> DataFrame:
     from jobs.settings import settings_for
 
     values = {**WIDGET_DEFAULTS, **{k: v for k, v in widgets.items() if v not in (None, "")}}
+    # the widgets are checked before Spark starts, so that a typo fails in a second
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}: {', '.join(STAGES)}")
     settings = settings_for(values["profile"], data_root=values["data_root"], topic=values["topic"])
-    spark = get_spark(settings, app_name=f"vigil-{stage}")
     trigger = parse_trigger(values["trigger"])
     aggregates = aggregates_trigger(trigger, values["aggregates_trigger"])
+    source = source_params(values, secrets) if stage in ("bronze", "realtime") else None
+    spark = get_spark(settings, app_name=f"vigil-{stage}")
     if stage == "bronze":
-        runs = [await_run(bronze.start(spark, settings, source_params(values, secrets), trigger))]
+        runs = [await_run(bronze.start(spark, settings, source, trigger))]
     elif stage == "realtime":  # bronze + silver + flags in one query, then the aggregates
-        source = source_params(values, secrets)
         runs = (realtime.run_available_now(spark, settings, source) if trigger.get("availableNow")
                 else [await_run(q) for q in realtime.start_with_aggregates(spark, settings, source,
                                                                           trigger, aggregates)])
     elif stage == "gold":
         runs = run_gold(spark, settings, trigger, aggregates)
-    elif stage == "silver":
-        runs = [await_run(silver.start(spark, settings, trigger))]
     else:
-        raise ValueError(f"unknown stage {stage!r}: bronze, silver, gold or realtime")
+        runs = [await_run(silver.start(spark, settings, trigger))]
     return spark.createDataFrame(
         [(run.stage, run.batches, run.input_rows, run.seconds) for run in runs],
         "stage string, batches int, input_rows long, seconds double",

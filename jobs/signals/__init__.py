@@ -25,6 +25,7 @@ from jobs.signals.alerts import SignalParams
 from jobs.signals.counts import CountParams
 from jobs.signals.spikes import SpikeParams
 from jobs.signals.writer import Params, SignalWriter
+from jobs.widgets import open_fraction, true_or_false, whole_number
 
 __all__ = [
     "CountParams",
@@ -102,15 +103,18 @@ WIDGET_DEFAULTS = {
 def params_from(values: dict) -> Params:
     """Params from notebook widgets (strings)."""
     v = {**WIDGET_DEFAULTS, **{k: x for k, x in values.items() if x not in (None, "")}}
+    components = str(v["prior_components"]).split(",")
     return Params(
-        counts=CountParams(include_concomitant=str(v["include_concomitant"]).lower() in ("true", "1", "yes")),
+        counts=CountParams(include_concomitant=true_or_false(v, "include_concomitant")),
         signals=SignalParams(
-            min_count=int(v["min_count"]),
+            min_count=whole_number(v, "min_count"),
             rule=v["signal_rule"],
             prior_pairs=v["prior_pairs"],
-            prior_components=tuple(int(k) for k in str(v["prior_components"]).split(",") if k.strip()),
+            prior_components=tuple(whole_number({"prior_components": k}, "prior_components")
+                                   for k in components if k.strip()),
         ),
-        spikes=SpikeParams(alpha=float(v["alpha"]), lateness_days=int(v["lateness_days"])),
+        spikes=SpikeParams(alpha=open_fraction(v, "alpha"),
+                           lateness_days=whole_number(v, "lateness_days", minimum=0)),
     )
 
 
@@ -122,6 +126,7 @@ def run(widgets: dict) -> DataFrame:
 
     values = {**WIDGET_DEFAULTS, **{k: v for k, v in widgets.items() if v not in (None, "")}}
     settings = settings_for(values["profile"], data_root=values["data_root"])
+    trigger, params = parse_trigger(values["trigger"]), params_from(values)  # before Spark starts
     spark = get_spark(settings, app_name="vigil-signals")
-    await_run(start(spark, settings, parse_trigger(values["trigger"]), params=params_from(values)))
+    await_run(start(spark, settings, trigger, params=params))
     return summary(spark, settings)

@@ -35,6 +35,15 @@ def test_widgets_become_source_params():
     assert pipeline.WIDGET_DEFAULTS["starting_offsets"] == "earliest"
 
 
+@pytest.mark.parametrize("bad", ["1e5", "100,000", "0", "-5", "five", "²"])
+@pytest.mark.parametrize("widget", ["max_offsets_per_trigger", "max_files_per_trigger"])
+def test_a_batch_limit_must_be_a_whole_number_of_at_least_one(widget, bad):
+    with pytest.raises(ValueError, match=f"widget '{widget}': .* is not a whole number of at least 1"):
+        pipeline.source_params({widget: bad})
+    assert getattr(pipeline.source_params({widget: " 2000 "}), widget) == 2000
+    assert getattr(pipeline.source_params({widget: ""}), widget) is None
+
+
 def test_secrets_come_from_the_jobs_scope_and_only_for_the_chosen_sign_in():
     secrets = ScopeSecrets({"vigil": {"eventhubs-connection-string": "Endpoint=sb://x/;K=v",
                                       "tenant-id": "t", "client-id": "c", "client-secret": "s"}})

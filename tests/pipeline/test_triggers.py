@@ -28,6 +28,35 @@ def test_an_aggregates_trigger_must_be_an_interval(bad):
         pipeline.aggregates_trigger({"processingTime": "10 seconds"}, bad)
 
 
+INTERVALS = ["5 seconds", "1 second", "0.5 seconds", "500 milliseconds", "1 minute", "2 HOURS",
+             "1 day", "interval 10 seconds", "1 minute 30 seconds"]
+
+
+@pytest.mark.parametrize("interval", INTERVALS)
+def test_a_trigger_is_available_now_or_an_interval(interval):
+    assert pipeline.parse_trigger(" availableNow ") == {"availableNow": True}
+    assert pipeline.parse_trigger(interval) == {"processingTime": interval}
+
+
+@pytest.mark.parametrize("bad", ["5 sec", "5s", "5", "5 parsecs", "-5 seconds", "1 month", "now"])
+def test_a_trigger_spark_would_refuse_is_refused_before_spark_starts(bad, monkeypatch):
+    import jobs.runtime
+
+    def no_spark(*args, **kwargs):
+        raise AssertionError("Spark was started")
+
+    monkeypatch.setattr(jobs.runtime, "get_spark", no_spark)
+    with pytest.raises(ValueError, match="unknown trigger"):
+        pipeline.run_stage("silver", {"trigger": bad})
+
+
+@pytest.mark.spark
+def test_spark_takes_every_interval_the_check_lets_through(spark):
+    writer = spark.readStream.format("rate").load().writeStream
+    for interval in INTERVALS:
+        writer.trigger(processingTime=interval)  # raises on what Spark cannot read
+
+
 @pytest.mark.spark
 def test_gold_starts_its_aggregates_query_on_their_trigger(spark, fresh_settings):
     queries = pipeline.start_gold(spark, fresh_settings, {"processingTime": "2 seconds"},

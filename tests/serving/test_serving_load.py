@@ -8,6 +8,8 @@ from jobs import tables
 from jobs.serving.connections import DuckDBDatabase, local_database_path
 from jobs.serving.load import load_all, preview_views
 from jobs.serving.targets import BY_TARGET
+from jobs.settings import PROJECT_ROOT
+from tests.test_platform_check import run_notebook
 
 from .lake import drug, drug_daily, flags, reaction, report, served
 
@@ -70,6 +72,16 @@ def test_first_incremental_and_repeated_loads_match_delta(spark, lake, lake_sett
         # acetaminophen, ibuprofen, naproxen
         assert db.query("SELECT COUNT(*) FROM vigil.dim_drug")[0][0] == 3
         assert db.query("SELECT calendar_quarter FROM vigil.dim_date")[0][0] == 1
+
+
+@pytest.mark.notebook
+def test_the_serving_notebook_loads_what_delta_holds(spark, lake, lake_settings):
+    """notebooks/05_serving_load under nbmake, as the serving job runs it, with its widgets'
+    local defaults."""
+    first_version(lake)
+    run_notebook(PROJECT_ROOT / "notebooks" / "05_serving_load.ipynb",
+                 {"VIGIL_DATA_ROOT": lake_settings.data_root})
+    assert_matches_delta(lake, lake_settings)
 
 
 class Interrupted(RuntimeError):
