@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from dashboard.data import ENV_DB
+from jobs.widgets import whole_number_argument
 
 APP = Path(__file__).resolve().parent / "app.py"
 ROOT = APP.parent.parent
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dashboard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--port", type=whole_number_argument(1, 65535), default=8501)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--data-root", default="", help="local data root (default: VIGIL_DATA_ROOT or .vigil)")

@@ -1,9 +1,11 @@
-"""Notebook widget values (always text, as Databricks passes them) read as numbers and flags.
+"""Notebook widget values (always text, as Databricks passes them) read as numbers and flags,
+and the same for command-line numbers.
 A bad value is named with its widget before Spark starts, rather than failing a query later
 or, worse, running with a value nobody meant (`alpha = nan` alerts on nothing)."""
 
 from __future__ import annotations
 
+import argparse
 import math
 
 
@@ -11,14 +13,35 @@ def _text(values: dict, name: str) -> str:
     return str(values.get(name) or "").strip()
 
 
+def parse_whole_number(text: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """`text` as a whole number within the bounds, digits only (no sign, exponent or
+    separators); ValueError saying what was expected."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and minimum <= int(text) <= (maximum or int(text)):
+        return int(text)
+    wanted = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+    raise ValueError(f"{text!r} is not a whole number {wanted}")
+
+
 def whole_number(values: dict, name: str, minimum: int = 1) -> int | None:
-    """A whole number of at least `minimum`; None where the widget is empty."""
+    """A widget's whole number of at least `minimum`; None where the widget is empty."""
     text = _text(values, name)
     if not text:
         return None
-    if not (text.isascii() and text.isdigit() and int(text) >= minimum):
-        raise ValueError(f"widget {name!r}: {text!r} is not a whole number of at least {minimum}")
-    return int(text)
+    try:
+        return parse_whole_number(text, minimum)
+    except ValueError as exc:
+        raise ValueError(f"widget {name!r}: {exc}") from None
+
+
+def whole_number_argument(minimum: int = 1, maximum: int | None = None):
+    """The same check as an argparse `type`, for the command lines."""
+    def parse(text: str) -> int:
+        try:
+            return parse_whole_number(text, minimum, maximum)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
 
 
 def open_fraction(values: dict, name: str) -> float | None:

@@ -73,3 +73,17 @@ def test_the_bundles_parameters_pass_the_same_checks():
               if "notebook_task" in t and "signals" in t["notebook_task"]["notebook_path"]]
     params = signals.params_from(task["notebook_task"]["base_parameters"])
     assert params.spikes.alpha == 1e-7 and params.signals.min_count == 3
+
+
+@pytest.mark.parametrize(("command", "says"), [
+    (["dashboard", "--port", "99999"], "argument --port: '99999' is not a whole number from 1 to 65535"),
+    (["dashboard", "--port", "-1"], "argument --port: '-1' is not a whole number from 1 to 65535"),
+    (["jobs.serving", "load", "--batch-size", "0"],
+     "argument --batch-size: '0' is not a whole number of at least 1"),
+])
+def test_command_line_numbers_are_checked_the_same_way(command, says):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", *command], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and says in result.stderr.strip().splitlines()[-1], result.stderr

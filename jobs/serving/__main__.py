@@ -11,6 +11,7 @@ from jobs.serving.dialect import DialectError
 from jobs.serving.migrations import migrate
 from jobs.serving.targets import BY_TARGET, LOADS
 from jobs.settings import SettingsError, settings_for
+from jobs.widgets import whole_number_argument
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("migrate", "load"))
     parser.add_argument("--profile", default=None, help="local (default: VIGIL_PROFILE or local) or azure")
     parser.add_argument("--data-root", default="", help="override the data root (local profile)")
-    parser.add_argument("--batch-size", type=int, default=None, help="rows per executemany batch (ODBC)")
+    parser.add_argument("--batch-size", type=whole_number_argument(), default=None,
+                        help="rows per executemany batch (ODBC)")
     parser.add_argument("--tables", default="", help="comma-separated SQL targets (default: all)")
     parser.add_argument("--preview", action="store_true", help="after loading, print rows of the views")
     args = parser.parse_args(argv)
