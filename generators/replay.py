@@ -80,6 +80,53 @@ def find_sources(paths: list[str | Path]) -> list[Path]:
     return found
 
 
+class _JsonObject(dict):
+    """A JSON object as parsed (the last value of a key wins, as in any parser) that also keeps
+    the values a key given twice had before: such a report goes out with all of them, and
+    silver quarantines it as ambiguous, rather than the replay quietly choosing one."""
+
+    # objects with a key given twice whose report has not been sent yet (the parser may have
+    # built later reports already, so a count per report would not tell whose they are)
+    unsent: list[_JsonObject] = []
+    earlier = None  # key → the values it had before its last, where a key came twice
+
+    def __setitem__(self, key, value, _set=dict.__setitem__):
+        # kept this short: it runs for every key of every report (ijson's C parser calls it)
+        if key in self:
+            self._given_again(key)
+        _set(self, key, value)
+
+    def _given_again(self, key):
+        if self.earlier is None:
+            self.earlier = {}
+            _JsonObject.unsent.append(self)
+        self.earlier.setdefault(key, []).append(self[key])
+
+    def pairs(self):
+        """Every pair as given, a key's values next to each other in the order written."""
+        earlier = self.earlier or {}
+        return [(k, v) for key, last in self.items() for k, v in
+                [*((key, e) for e in earlier.get(key, ())), (key, last)]]
+
+
+def _has_duplicate_keys(report) -> bool:
+    """Whether an object of `report` has a key twice; looked for only where some object
+    parsed so far has (hostile input: no real report does)."""
+    if not _JsonObject.unsent:
+        return False
+    inside, stack = set(), [report]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            inside.add(id(value))
+            stack += [v for _, v in value.pairs()] if isinstance(value, _JsonObject) else value.values()
+        elif isinstance(value, list):
+            stack += value
+    mine = [o for o in _JsonObject.unsent if id(o) in inside]
+    _JsonObject.unsent = [o for o in _JsonObject.unsent if id(o) not in inside]
+    return bool(mine)
+
+
 def _raw_number(value):
     if isinstance(value, Decimal):
         return orjson.Fragment(str(value))  # its digits as written: no float rounding
@@ -87,7 +134,9 @@ def _raw_number(value):
 
 
 def _compact_json(value) -> bytes:
-    """A parsed report back to JSON bytes, values unchanged."""
+    """A parsed report back to JSON bytes, values unchanged, a key given twice twice."""
+    if _has_duplicate_keys(value):
+        return _escaped_json(value).encode("ascii")
     try:
         return orjson.dumps(value, default=_raw_number)
     except orjson.JSONEncodeError:
@@ -98,7 +147,8 @@ def _compact_json(value) -> bytes:
 
 def _escaped_json(value) -> str:
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(k)}:{_escaped_json(v)}" for k, v in value.items()) + "}"
+        pairs = value.pairs() if isinstance(value, _JsonObject) else value.items()
+        return "{" + ",".join(f"{json.dumps(k)}:{_escaped_json(v)}" for k, v in pairs) + "}"
     if isinstance(value, list):
         return "[" + ",".join(map(_escaped_json, value)) + "]"
     if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
@@ -147,12 +197,13 @@ def _documents(open_stream: Callable[[], BinaryIO]) -> Iterator[tuple[str | None
         surrogate, shallow = _scan(stream)
     backend = ijson.get_backend("python") if surrogate else ijson
     found = False
+    _JsonObject.unsent = []  # nothing of an earlier document (one that broke off) is pending
     if shallow:
         with open_stream() as stream:
             first = _first_byte(stream)
             if first in (b"[", b"{"):  # the common shapes, each item built by the backend itself
                 prefix = "item" if first == b"[" else "results.item"
-                for report in backend.items(stream, prefix, use_float=False):
+                for report in backend.items(stream, prefix, use_float=False, map_type=_JsonObject):
                     found = True
                     yield _report_id(report), _compact_json(report)
     if not found:  # an object without results is one report; deep nesting is counted exactly
@@ -206,7 +257,7 @@ def _items(events):
     for event, value in events:
         if depth == 0 and event == "end_array":
             return
-        builder = builder or ijson.ObjectBuilder()
+        builder = builder or ijson.ObjectBuilder(map_type=_JsonObject)
         builder.event(event, value)
         depth += (event in _OPENS) - (event in _CLOSES)
         if depth == 0:
@@ -217,7 +268,7 @@ def _items(events):
 def _results_or_itself(events):
     """The items of the object's `results` list (openFDA's responses and downloads); an object
     without one is itself a report. `meta` and the rest are kept only until that is known."""
-    rest = ijson.ObjectBuilder()
+    rest = ijson.ObjectBuilder(map_type=_JsonObject)
     rest.event("start_map", None)
     key, depth, has_results = None, 0, False
     for event, value in events:

@@ -95,6 +95,38 @@ def test_numbers_keep_their_digits_and_escapes_their_meaning(tmp_path):
     assert json.loads(payload) == json.loads(doc)["results"][0]
 
 
+
+@pytest.mark.parametrize("surrogate", [False, True], ids=["C backend", "Python backend"])
+def test_a_key_given_twice_goes_out_twice_for_silver_to_judge(tmp_path, sample, surrogate):
+    """A parser keeps one value of a key given twice; the replay must not choose for the
+    sender. Among 200 reports (so that the parser reads ahead of the one being sent), three
+    have a key twice: at the top, inside a drug, and inside a value that was given twice."""
+    reports = [dict(r, safetyreportid=str(10_000_000 + i)) for i, r in
+               enumerate(sample * 5)][:200]
+    body = openfda_response(reports).decode()
+    twice = {
+        "10000003": ('"safetyreportid": "10000003"', '"safetyreportid": "10000003", "serious": "9"'),
+        "10000100": ('"safetyreportid": "10000100"',
+                     '"safetyreportid": "10000100", "extra": {"drug": [{"x": "a", "x": "b"}]}'),
+        "10000150": ('"safetyreportid": "10000150"',
+                     '"safetyreportid": "10000150", "k": {"y": 1, "y": 2}, "k": 3'),
+    }
+    for old, new in twice.values():
+        body = body.replace(old, new, 1)
+    if surrogate:
+        body = body.replace('"safetyreportid": "10000000"', '"safetyreportid": "10000000", "s": "\\ud800"')
+    (tmp_path / "twice.json").write_text(body)
+    events, stream = events_of(tmp_path / "twice.json")
+    assert stream.error is None and len(events) == 200
+    by_id = {e.key: e.payload for e in events}
+    assert by_id["10000003"].count(b'"serious":') == 2 and b'"serious":"9"' in by_id["10000003"]
+    assert b'{"x":"a","x":"b"}' in by_id["10000100"]
+    assert b'"k":{"y":1,"y":2},"k":3' in by_id["10000150"]
+    # the rest go out as before: one value per key, as parsed
+    changed = {*twice, "10000000"}
+    assert all(orjson.loads(e.payload) == reports[int(e.key) - 10_000_000]
+               for e in events if e.key not in changed)
+
 def test_a_file_that_breaks_off_ends_the_replay_naming_it_after_what_came_before(tmp_path, sample):
     whole = openfda_response(sample[:3])
     cut = whole[: whole.index(b'"safetyreportid": "' + sample[2]["safetyreportid"].encode())]
