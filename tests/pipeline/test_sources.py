@@ -146,3 +146,29 @@ def test_starting_offsets_apply_to_a_first_run_and_the_checkpoint_to_the_next(
                                             for i in range(30, 42)])
     pipeline.run_stage("bronze", {**widgets, "starting_offsets": "earliest"})  # the checkpoint wins
     assert bronze_rows() == first_run + 12
+
+
+@pytest.mark.spark
+def test_bronze_keeps_each_header_keys_last_value_however_many_headers(spark):
+    """Kafka lets a header key repeat, and one message may carry tens of thousands of headers:
+    each key's last value wins, in time that grows with the headers, not with their square."""
+    from pyspark.sql import functions as F
+
+    from jobs.sources import kafka_to_bronze
+
+    many = [(f"k{i % 7}", str(i).encode()) for i in range(50_000)]
+    rows = [
+        ("t", 0, 1, [("hop", b"a"), ("case", b"x"), ("hop", b"b"), ("none", None)]),
+        ("t", 0, 2, []),
+        ("t", 0, 3, None),
+        ("t", 0, 4, many),
+    ]
+    raw = spark.createDataFrame(
+        rows, "topic string, partition int, offset long, headers array<struct<key:string,value:binary>>"
+    ).select("*", F.lit(None).cast("binary").alias("key"), F.lit(b"{}").alias("value"),
+             F.current_timestamp().alias("timestamp"))
+    bronze = kafka_to_bronze(raw, Settings(profile="local", data_root="/tmp/x", kafka_bootstrap="k"))
+    got = {r.bronze_id: r.headers for r in bronze.select("bronze_id", "headers").collect()}
+    assert got["t/0/1"] == {"hop": "b", "case": "x", "none": None}
+    assert got["t/0/2"] == {} and got["t/0/3"] == {}
+    assert got["t/0/4"] == {f"k{k}": str(max(i for i in range(50_000) if i % 7 == k)) for k in range(7)}
