@@ -75,6 +75,8 @@ def find_sources(paths: list[str | Path]) -> list[Path]:
                     f"{given}: unknown kind of file; name it .json (an openFDA download or API "
                     f"response), .jsonl / .ndjson (one report per line), or .zip / .gz")
             found.append(given)
+        elif given.exists():  # a device, a pipe, a socket: nothing to read twice or seek
+            raise ReplayInputError(f"{given}: not a regular file or a folder")
         else:
             raise ReplayInputError(f"{given}: no such file or folder")
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -177,6 +178,7 @@ def test_count_caps_the_reports(tmp_path, sample_lines):
     (lambda d: d / "missing.json", "no such file or folder"),
     (lambda d: (d / "a.csv").write_text("x") and d / "a.csv", "unknown kind of file"),
     (lambda d: (d / "empty").mkdir() or d / "empty", "no .json, .jsonl"),
+    (lambda d: os.mkfifo(d / "pipe.jsonl") or d / "pipe.jsonl", "not a regular file or a folder"),
 ])
 def test_bad_paths_are_refused_before_anything_is_read(tmp_path, make, message):
     with pytest.raises(ReplayInputError, match=message):
