@@ -123,6 +123,10 @@ def test_a_key_given_twice_goes_out_twice_for_silver_to_judge(tmp_path, sample, 
     assert by_id["10000003"].count(b'"serious":') == 2 and b'"serious":"9"' in by_id["10000003"]
     assert b'{"x":"a","x":"b"}' in by_id["10000100"]
     assert b'"k":{"y":1,"y":2},"k":3' in by_id["10000150"]
+    # one report as the whole document takes the other path (events, not items): the same
+    (tmp_path / "one.json").write_text('{"safetyreportid": "1", "k": {"y": 1, "y": 2}, "k": 3}')
+    [one], _ = events_of(tmp_path / "one.json")
+    assert one.payload == b'{"safetyreportid":"1","k":{"y":1,"y":2},"k":3}'
     # the rest go out as before: one value per key, as parsed
     changed = {*twice, "10000000"}
     assert all(orjson.loads(e.payload) == reports[int(e.key) - 10_000_000]
