@@ -13,6 +13,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from jobs.widgets import whole_number_argument  # stdlib only: a usage error stays fast
+
 if TYPE_CHECKING:
     from generators.runner import RunSummary
 
@@ -27,16 +29,6 @@ class _OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
 
 
 def _rate(text: str) -> float:
@@ -77,9 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="send real reports instead: openFDA downloads or API responses "
                            "(.json, .json.zip), JSON lines (.jsonl, one report per line, sent "
                            "byte for byte), .gz, or folders of them; --count caps the reports")
-    what.add_argument("--seed", type=_positive_int,
+    what.add_argument("--seed", type=whole_number_argument(0),
                       help="repeatable output: same seed, same bytes (default: random, reported)")
-    what.add_argument("--count", type=_positive_int,
+    what.add_argument("--count", type=whole_number_argument(0),
                       help="background reports (default: rate × duration, else the scenario's)")
     what.add_argument("--start", help="where simulated time begins: ISO-8601 or 'now'")
     what.add_argument("--clock", choices=("sim", "wall"),
@@ -91,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--rate", type=_rate, help="events per second, open loop (default: flat out)")
     how.add_argument("--duration", type=_seconds,
                      help="stop after this long: seconds, or 90s / 5m / 1h")
-    how.add_argument("--workers", type=_positive_int, default=1,
+    how.add_argument("--workers", type=whole_number_argument(1), default=1,
                      help="generator processes, each with its own sink (default 1)")
     how.add_argument("--dry-run", action="store_true",
                      help="generate and serialize, deliver nothing")
@@ -106,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--file-format", choices=("payload", "envelope"), default="payload",
                        help="files sink: one payload per line (default, what the pipeline reads) "
                             "or Capture-like envelopes that keep the headers")
-    where.add_argument("--partitions", type=_positive_int, default=4,
+    where.add_argument("--partitions", type=whole_number_argument(1), default=4,
                        help="files sink partitions; partitions of a Kafka topic it creates (4)")
     where.add_argument("--bootstrap", default=os.environ.get("VIGIL_KAFKA_BOOTSTRAP"),
                        help="kafka sink: bootstrap servers (env VIGIL_KAFKA_BOOTSTRAP)")
@@ -145,8 +137,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_scenarios:
         print("\n".join(scenario_names()))
         return 0
-    if args.workers == 0:
-        return _fail("--workers must be at least 1")
     if args.replay:
         given = [flag for flag, value in (("--scenario", args.scenario), ("--seed", args.seed),
                                           ("--start", args.start), ("--clock", args.clock),

@@ -106,9 +106,11 @@ class _JsonObject(dict):
 
     def pairs(self):
         """Every pair as given, a key's values next to each other in the order written."""
-        earlier = self.earlier or {}
-        return [(k, v) for key, last in self.items() for k, v in
-                [*((key, e) for e in earlier.get(key, ())), (key, last)]]
+        earlier, pairs = self.earlier or {}, []
+        for key, last in self.items():
+            pairs += [(key, value) for value in earlier.get(key, ())]
+            pairs.append((key, last))
+        return pairs
 
 
 def _has_duplicate_keys(report) -> bool:
@@ -124,9 +126,9 @@ def _has_duplicate_keys(report) -> bool:
             stack += [v for _, v in value.pairs()] if isinstance(value, _JsonObject) else value.values()
         elif isinstance(value, list):
             stack += value
-    mine = [o for o in _JsonObject.unsent if id(o) in inside]
+    pending = len(_JsonObject.unsent)
     _JsonObject.unsent = [o for o in _JsonObject.unsent if id(o) not in inside]
-    return bool(mine)
+    return len(_JsonObject.unsent) < pending
 
 
 def _raw_number(value):

@@ -17,7 +17,8 @@ def parse_whole_number(text: str, minimum: int = 1, maximum: int | None = None) 
     """`text` as a whole number within the bounds, digits only (no sign, exponent or
     separators); ValueError saying what was expected."""
     text = text.strip()
-    if text.isascii() and text.isdigit() and minimum <= int(text) <= (maximum or int(text)):
+    if text.isascii() and text.isdigit() and int(text) >= minimum and (
+            maximum is None or int(text) <= maximum):
         return int(text)
     wanted = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
     raise ValueError(f"{text!r} is not a whole number {wanted}")

@@ -48,8 +48,8 @@ def test_platform_check_notebook_runs_under_nbmake(kafka_broker, tmp_path):
 def test_every_notebook_is_run_by_a_test():
     """A notebook added without a test that runs it fails here: each notebook's name appears in
     a test module that calls `run_notebook` (the bundle's offline checks do not count)."""
-    runners = [p.read_text() for p in (PROJECT_ROOT / "tests").rglob("test_*.py")
-               if "infra" not in p.parts and "run_notebook(" in p.read_text()]
+    texts = [p.read_text() for p in (PROJECT_ROOT / "tests").rglob("test_*.py") if "infra" not in p.parts]
+    runners = [text for text in texts if "run_notebook(" in text]
     untested = [n.stem for n in (PROJECT_ROOT / "notebooks").glob("*.ipynb")
                 if not any(n.stem in text for text in runners)]
     assert not untested, f"no test runs {untested}"
