@@ -32,7 +32,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructType
 
-from jobs import reference, tables
+from jobs import dosage_text, reference, tables
 from jobs.settings import Settings
 from jobs.silver_rules import (
     DIGITS,
@@ -97,11 +97,17 @@ DOSE_UNITS = {"001": ("kg", 1e6), "002": ("g", 1e3), "003": ("mg", 1.0), "004": 
 # an unlisted code leaves dose_unit null rather than guessing.
 OTHER_DOSE_UNITS = {"012": "ml", "025": "IU", "031": "gtt", "032": "DF"}
 # drugintervaldosagedefinition codes as days.
-INTERVAL_DAYS = {"801": 365.25, "802": 30.4375, "803": 7.0, "804": 1.0, "805": 1 / 24, "806": 1 / 1440}
+INTERVAL_DAYS = {"801": dosage_text.DAYS["year"], "802": dosage_text.DAYS["month"],
+                 "803": dosage_text.DAYS["week"], "804": dosage_text.DAYS["day"],
+                 "805": dosage_text.DAYS["hour"], "806": dosage_text.DAYS["minute"]}
 
 
 def _lookup(mapping: dict, key: Column) -> Column:
     return F.create_map(*[F.lit(x) for kv in mapping.items() for x in kv])[F.trim(key)]
+
+
+def _mg_per_unit(unit_code: Column) -> Column:
+    return _lookup({code: factor for code, (_, factor) in DOSE_UNITS.items()}, unit_code)
 
 
 def openfda_date(value: Column) -> tuple[Column, Column]:
@@ -367,7 +373,9 @@ def report_rows(latest: DataFrame) -> DataFrame:
 
 def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
     """One row per drug of `report_rows`, named and dosed. `names` maps product names to
-    generic names."""
+    generic names. The dose comes from the structured fields; where they give no amount, or no
+    interval, from the dosage text as far as `jobs.dosage_text` can read it, and `dose_source`
+    says which."""
     drugs = reports.select(
         "safetyreportid", "safetyreportversion", "receivedate",
         F.posexplode("_drugs").alias("_pos", "d"),
@@ -375,10 +383,6 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
     product = F.upper(F.trim(F.regexp_replace("d.medicinalproduct", r"\s+", " ")))
     substance = F.upper(F.trim("d.activesubstance.activesubstancename"))
     amount = _number(F.col("d.drugstructuredosagenumb"))
-    unit_code = F.trim("d.drugstructuredosageunit")
-    mass = F.create_map(*[F.lit(x) for code, (name, _) in DOSE_UNITS.items() for x in (code, name)])
-    other = F.create_map(*[F.lit(x) for kv in OTHER_DOSE_UNITS.items() for x in kv])
-    to_mg = _lookup({code: factor for code, (_, factor) in DOSE_UNITS.items()}, unit_code)
     per_interval = F.coalesce(_number(F.col("d.drugseparatedosagenumb")), F.lit(1.0))
     interval_days = (F.coalesce(_number(F.col("d.drugintervaldosageunitnumb")), F.lit(1.0))
                      * _lookup(INTERVAL_DAYS, F.col("d.drugintervaldosagedefinition")))
@@ -393,21 +397,53 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
         F.trim("d.drugcharacterization").try_cast("int").alias("drugcharacterization"),
         F.trim("d.drugindication").alias("drugindication"),
         F.trim("d.drugdosagetext").alias("drugdosagetext"),
-        amount.alias("dose_amount"),
-        F.coalesce(mass[unit_code], other[unit_code]).alias("dose_unit"),
-        to_mg.alias("_to_mg"), per_interval.alias("_per_interval"),
-        interval_days.alias("_interval_days"),
+        amount.alias("_amount"), F.trim("d.drugstructuredosageunit").alias("_unit_code"),
+        per_interval.alias("_per_interval"), interval_days.alias("_interval_days"),
         F.trim("d.drugadministrationroute").alias("drugadministrationroute"),
         F.trim("d.actiondrug").try_cast("int").alias("actiondrug"),
         "receivedate",
     )
     # Each dose step reads the column the step before made: as one expression, the amount was
     # parsed again wherever a CASE branch repeated it (measured per 474,378 drugs: the three
-    # dose columns 1.15-1.75 s as one expression, 0.23-0.42 s in steps).
-    dose_mg = finite(F.col("dose_amount") * F.col("_to_mg"))  # a product overflows where its factors do not
-    dosed = named.withColumn("dose_mg", dose_mg).withColumn("daily_dose_mg", F.when(
-        F.col("_interval_days") > 0,
-        finite(F.col("dose_mg") * F.col("_per_interval") / F.col("_interval_days"))))
+    # dose columns 1.15-1.75 s as one expression, 0.23-0.42 s in steps). The text is read only
+    # where the structured fields leave the amount or the interval unknown.
+    text = named.withColumn("_text", F.when(
+        F.col("_amount").isNull() | F.col("_interval_days").isNull(),
+        dosage_text.normalized(F.col("drugdosagetext"))))
+    text_amount, text_unit = dosage_text.amount(F.col("_text"))
+    read = (text.withColumn("_text_amount", text_amount).withColumn("_text_unit", text_unit)
+            .withColumn("_text_frequency", F.when(F.col("_interval_days").isNull(),
+                                                  dosage_text.frequency(F.col("_text")))))
+    from_text = F.col("_amount").isNull() & F.col("_text_amount").isNotNull()
+    chosen = (read.withColumn("_from_text", from_text)
+              .withColumn("dose_amount", F.coalesce("_amount", "_text_amount"))
+              .withColumn("_unit_code", F.when(F.col("_from_text"), F.col("_text_unit"))
+                          .otherwise(F.col("_unit_code"))))
+    mass = F.create_map(*[F.lit(x) for code, (name, _) in DOSE_UNITS.items() for x in (code, name)])
+    other = F.create_map(*[F.lit(x) for kv in OTHER_DOSE_UNITS.items() for x in kv])
+    # a product overflows where its factors do not
+    dose_mg = finite(F.col("dose_amount") * _mg_per_unit(F.col("_unit_code")))
+    # The text's frequency, where the structured fields have none, counts only if the text is
+    # about the same dose: it names no amount, or the structured one.
+    text_mg = F.col("_text_amount") * _mg_per_unit(F.col("_text_unit"))
+    same_dose = (F.col("_text_amount").isNull()
+                 | (F.abs(text_mg - F.col("dose_mg")) <= 1e-9 * F.greatest(text_mg, F.col("dose_mg"))))
+    frequency_from_text = F.col("_text_frequency").isNotNull() & (F.col("_from_text") | same_dose)
+    use_text_frequency = F.col("_frequency_from_text")
+    dosed = (chosen.withColumn("dose_unit", F.coalesce(mass[F.col("_unit_code")], other[F.col("_unit_code")]))
+             .withColumn("dose_mg", dose_mg)
+             .withColumn("_frequency_from_text", F.coalesce(frequency_from_text, F.lit(False)))
+             .withColumn("_per_interval", F.when(use_text_frequency, F.col("_text_frequency.doses"))
+                         .otherwise(F.col("_per_interval")))
+             .withColumn("_interval_days", F.when(use_text_frequency, F.col("_text_frequency.days"))
+                         .otherwise(F.col("_interval_days")))
+             .withColumn("daily_dose_mg", F.when(
+                 F.col("_interval_days") > 0,
+                 finite(F.col("dose_mg") * F.col("_per_interval") / F.col("_interval_days"))))
+             .withColumn("dose_source", F.when(F.col("dose_amount").isNull(), None)
+                         .when(F.col("_from_text"), F.lit(dosage_text.SOURCE_TEXT))
+                         .when(F.col("_frequency_from_text"), F.lit(dosage_text.SOURCE_TEXT_FREQUENCY))
+                         .otherwise(F.lit(dosage_text.SOURCE_STRUCTURED))))
     return reference.with_generic_name(dosed, names).select(
         *[c for c in tables.DRUG.columns if c != "silver_updated_at"],
         F.current_timestamp().alias("silver_updated_at"),

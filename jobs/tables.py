@@ -130,14 +130,17 @@ DRUG = Table(
         "drugcharacterization INT",  # 1 suspect, 2 concomitant, 3 interacting
         "drugindication STRING",
         "drugdosagetext STRING",
-        "dose_amount DOUBLE",  # drugstructuredosagenumb
-        "dose_unit STRING",  # mg, ug, g, … from drugstructuredosageunit
+        "dose_amount DOUBLE",  # drugstructuredosagenumb, else read from the dosage text
+        "dose_unit STRING",  # mg, ug, g, … from drugstructuredosageunit (or the text)
         "dose_mg DOUBLE",  # the dose in mg where the unit converts
         "daily_dose_mg DOUBLE",  # dose × doses per day where the interval says so
         "drugadministrationroute STRING",
         "actiondrug INT",
         "receivedate DATE",
         "silver_updated_at TIMESTAMP",
+        # structured | dosage text | structured, frequency from text (silver.drug_rows); last,
+        # because a table made before it gets it at the end (`ensure`)
+        "dose_source STRING",
     ),
     key=("safetyreportid", "drug_seq"),
     change_data_feed=True,
@@ -251,7 +254,8 @@ BY_NAME = {t.name: t for t in ALL}
 def ensure(spark, settings, table: Table) -> str:
     """Create the table if it does not exist (with Change Data Feed where the serving load
     reads changes, and its statistics columns) and return the identifier Spark SQL reads it by.
-    An existing table keeps its properties; `ALTER TABLE … SET TBLPROPERTIES` changes them."""
+    A table made by an earlier version gets the columns it lacks, at its end (null in its old
+    rows); it keeps its properties (`ALTER TABLE … SET TBLPROPERTIES` changes them)."""
     identifier = settings.table_identifier(table.name)
     properties = []
     if table.change_data_feed:
@@ -265,6 +269,10 @@ def ensure(spark, settings, table: Table) -> str:
         f"CREATE TABLE IF NOT EXISTS {identifier} ({table.ddl}) USING DELTA"
         + (f" TBLPROPERTIES ({', '.join(properties)})" if properties else "")
     )
+    have = set(read(spark, settings, table).columns)
+    missing = [f"`{c}` {t}" for c, t in table.column_types.items() if c not in have]
+    if missing:
+        spark.sql(f"ALTER TABLE {identifier} ADD COLUMNS ({', '.join(missing)})")
     return identifier
 
 

@@ -25,14 +25,10 @@ class Params:
 
 
 def ensure_all(spark: SparkSession, settings: Settings) -> None:
-    """Create the signal tables; add the columns a table made by an earlier version lacks (new
-    columns are null in old rows: the next evaluation fills the statistics)."""
+    """Create the signal tables, or add the columns one made by an earlier version lacks (null
+    in old rows: the next evaluation fills the statistics)."""
     for table in st.ALL:
-        identifier = tables.ensure(spark, settings, table)
-        have = set(tables.read(spark, settings, table).columns)
-        missing = [f"`{c}` {t}" for c, t in table.column_types.items() if c not in have]
-        if missing:
-            spark.sql(f"ALTER TABLE {identifier} ADD COLUMNS ({', '.join(missing)})")
+        tables.ensure(spark, settings, table)
 
 
 @dataclass

@@ -13,10 +13,12 @@ pytestmark = pytest.mark.spark
 
 
 def drug(product="Tylenol", characterization="1", dose=None, unit="003", per=None, every=None,
-         interval=None):
+         interval=None, text=None):
     d = {"medicinalproduct": product, "drugcharacterization": characterization}
     if dose is not None:
         d.update(drugstructuredosagenumb=str(dose), drugstructuredosageunit=unit)
+    if text is not None:
+        d.update(drugdosagetext=text)
     if every is not None:
         d.update(drugseparatedosagenumb=str(per or 1), drugintervaldosageunitnumb=str(every),
                  drugintervaldosagedefinition=interval)
@@ -41,6 +43,19 @@ CASES = {
     "man_on_contraceptive": report(patient_patientsex="1", patient_drug=[drug("Yaz")]),
     # a dose a double holds, but not once converted from kilograms to milligrams
     "dose_overflows": report(patient_drug=[drug(dose="1" + "0" * 305, unit="001")]),
+    # a weekly dose is taken whole on its day: 5 g once a week is above 4 g a day
+    "weekly_above_max": report(patient_drug=[drug(dose=5000, every=1, interval="803")]),
+    "weekly_within_max": report(patient_drug=[drug(dose=1000, every=1, interval="803")]),
+    # doses only the free text gives
+    "text_above_max": report(patient_drug=[drug(text="2 G, QID")]),
+    "text_frequency_above_max": report(patient_drug=[drug(dose=1000, text="1000 MG, 6 TIMES A DAY")]),
+    "text_far_from_usual": report(patient_drug=[drug(text="5 MG, UNK")]),
+    "text_per_kg": report(patient_drug=[drug(text="150 MG/KG")]),
+    # the text speaks of another amount than the structured fields: its frequency is not used
+    "text_other_dose": report(patient_drug=[drug(dose=500, text="1000 MG QID")]),
+    # the structured interval wins over the text's
+    "structured_interval_wins": report(patient_drug=[drug(dose=1000, every=1, interval="804",
+                                                          text="1000 MG QID")]),
 }
 
 
@@ -74,11 +89,31 @@ def test_a_dose_that_overflows_when_converted_is_unknown_not_infinite(typed, fla
     assert not any("∞" in reason for reason in r.overdose_reasons + r.anomaly_reasons)
 
 
-def test_a_clean_report_has_no_flags(flagged):
-    r = flagged["clean"]
+@pytest.mark.parametrize("case", ["clean", "weekly_within_max", "text_per_kg", "text_other_dose",
+                                  "structured_interval_wins"])
+def test_a_clean_report_has_no_flags(flagged, case):
+    r = flagged[case]
     assert (r.is_overdose, r.overdose_reasons, r.overdose_intent) == (False, [], None)
     assert (r.is_anomaly, r.anomaly_reasons) == (False, [])
     assert r.suspect_generic_names == ["ACETAMINOPHEN"]  # Tylenol, named by the reference data
+
+
+@pytest.mark.parametrize(("case", "dose"), [
+    # (dose_amount, dose_unit, dose_mg, daily_dose_mg, dose_source)
+    ("clean", (500.0, "mg", 500.0, None, "structured")),
+    ("above_max", (1000.0, "mg", 1000.0, 12000.0, "structured")),
+    ("weekly_above_max", (5000.0, "mg", 5000.0, 5000.0 / 7, "structured")),
+    ("text_above_max", (2.0, "g", 2000.0, 8000.0, "dosage text")),
+    ("text_frequency_above_max", (1000.0, "mg", 1000.0, 6000.0, "structured, frequency from text")),
+    ("text_per_kg", (None, None, None, None, None)),
+    ("text_other_dose", (500.0, "mg", 500.0, None, "structured")),
+    ("structured_interval_wins", (1000.0, "mg", 1000.0, 1000.0, "structured")),
+    ("no_suspect", (None, None, None, None, None)),
+])
+def test_where_each_dose_comes_from(typed, case, dose):
+    _, drugs = typed
+    d = drugs.where(F.col("safetyreportid") == IDS[case]).first()
+    assert (d.dose_amount, d.dose_unit, d.dose_mg, d.daily_dose_mg, d.dose_source) == pytest.approx(dose)
 
 
 @pytest.mark.parametrize(("case", "intent", "reasons"), [
@@ -88,6 +123,13 @@ def test_a_clean_report_has_no_flags(flagged):
     ("term_only", "unknown", ["overdose term: Overdose"]),
     ("above_max", "unknown",
      ["dose above maximum daily dose: ACETAMINOPHEN 12,000.0 mg > 4,000.0 mg"]),
+    ("weekly_above_max", "unknown",
+     ["dose above maximum daily dose: ACETAMINOPHEN 5,000.0 mg > 4,000.0 mg"]),
+    ("text_above_max", "unknown",
+     ["dose above maximum daily dose: ACETAMINOPHEN 8,000.0 mg > 4,000.0 mg (dosage text)"]),
+    ("text_frequency_above_max", "unknown",
+     ["dose above maximum daily dose: ACETAMINOPHEN 6,000.0 mg > 4,000.0 mg"
+      " (structured, frequency from text)"]),
 ])
 def test_overdose_rules(flagged, case, intent, reasons):
     r = flagged[case]
@@ -101,6 +143,8 @@ def test_overdose_rules(flagged, case, intent, reasons):
     ("future", "report dated in the future: 2099-12-31"),
     ("no_suspect", "no suspect drug"),
     ("far_from_usual", "dose far outside the usual range: ACETAMINOPHEN 5.0 mg vs usual 1,000.0 mg"),
+    ("text_far_from_usual",
+     "dose far outside the usual range: ACETAMINOPHEN 5.0 mg vs usual 1,000.0 mg (dosage text)"),
     ("child_on_statin", "age implausible for the product: 5.0 years on ATORVASTATIN (statin)"),
     ("man_on_contraceptive", "sex implausible for the product: male on DROSPIRENONE AND ETHINYL ESTRADIOL"),
 ])

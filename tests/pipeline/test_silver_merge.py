@@ -1,6 +1,7 @@
 """Silver's MERGE: latest version wins, older versions and exact duplicates change nothing,
 a follow-up replaces its drug and reaction rows, and a crash mid-batch converges on restart."""
 
+import dataclasses
 import json
 
 import pytest
@@ -139,6 +140,21 @@ def test_empty_and_odd_lists_of_generic_names_do_not_stop_the_stream(spark, fres
     drugs = table(spark, fresh_settings, tables.DRUG).orderBy("safetyreportid").collect()
     assert [d.generic_name for d in drugs] == [None, None, None, "ACETYLSALICYLIC ACID"]
     assert table(spark, fresh_settings, tables.QUARANTINE).count() == 0
+
+
+def test_a_drug_table_made_by_an_earlier_version_gets_the_new_column(spark, fresh_settings):
+    """A deployment upgraded in place: its drug table has no `dose_source`; the stage adds it
+    (at the end, null in the old rows) and fills it for new ones."""
+    earlier = dataclasses.replace(tables.DRUG, ddl=", ".join(
+        f"`{name}` {kind}" for name, kind in tables.DRUG.column_types.items() if name != "dose_source"))
+    tables.ensure(spark, fresh_settings, earlier)
+    write_bronze(spark, fresh_settings, [report(patient_drug=[
+        {"medicinalproduct": "Tylenol", "drugcharacterization": "1", "drugdosagetext": "1 G, TID"}])])
+    run_silver(spark, fresh_settings)
+    drugs = table(spark, fresh_settings, tables.DRUG)
+    assert drugs.columns == tables.DRUG.columns
+    d = drugs.first()
+    assert (d.dose_mg, d.daily_dose_mg, d.dose_source) == (1000.0, 3000.0, "dosage text")
 
 
 class CrashBeforeReports(silver.SilverWriter):

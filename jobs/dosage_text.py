@@ -1,0 +1,110 @@
+"""Doses read from a drug's free-text dosage (`drugdosagetext`), where its structured fields
+say nothing. Real reports often carry the dose only as text — "157.3 MCG/DAY",
+"30 MG FOR 2 WEEKS", "40 MG, 1 IN 1 D" — or give the amount in the structured fields and the
+frequency only in the text ("25 MG, ONCE AT NIGHT", "15 MG, Q 4 WEEKS").
+
+The reading is narrow on purpose, because a dose read too high raises a false overdose:
+- an amount is read only where the text starts with a number and a unit of mass, and nothing
+  in the text makes it a dose per body weight, area, volume or hour ("15 MG/KG",
+  "1000 MG/M2", "2 MG/H");
+- ranges, products and combinations ("500-1000 MG", "2 X 500 MG", "50/140 MG",
+  "160/4.5MCG") and every other text ("UNK", "HALF A TABLET") leave the dose unknown;
+- a frequency is read from the abbreviations and phrases below, at most 24 doses a day; a
+  single dose ("ONCE", "TOTAL") or "as needed" has none.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from jobs.silver_rules import number
+
+# Where a drug's dose came from (silver.adverse_event_drug.dose_source).
+SOURCE_STRUCTURED = "structured"
+SOURCE_TEXT = "dosage text"
+SOURCE_TEXT_FREQUENCY = "structured, frequency from text"
+
+# Days in each unit a dosing interval is counted in (also ICH E2B's interval codes, in silver).
+DAYS = {"year": 365.25, "month": 30.4375, "week": 7.0, "day": 1.0, "hour": 1 / 24, "minute": 1 / 1440}
+MAX_DOSES_PER_DAY = 24.0
+
+# The text's unit of mass → ICH E2B's unit code (silver.DOSE_UNITS gives the factor to mg).
+# Upper-casing turns "µg" and "μg" into "ΜG" (Greek capital mu).
+_MASS_UNITS = {"MG": "003", "MGS": "003", "MILLIGRAM": "003", "MILLIGRAMS": "003",
+               "MCG": "004", "UG": "004", "ΜG": "004", "MICROGRAM": "004", "MICROGRAMS": "004",
+               "G": "002", "GM": "002", "GRAM": "002", "GRAMS": "002",
+               "NG": "005", "NANOGRAM": "005", "NANOGRAMS": "005"}
+_UNIT_ALTERNATIVES = "|".join(sorted(_MASS_UNITS, key=len, reverse=True))
+# A number, then a unit of mass that is a whole word, not followed by "/x" or "PER x" unless x is
+# a day ("MG/DAY" is a daily dose, "MG/KG" is not a dose at all).
+AMOUNT = (r"^([0-9][0-9,]*(?:\.[0-9]+)?|[.,][0-9]+)\s*(" + _UNIT_ALTERNATIVES + r")(?![\p{L}0-9])"
+          r"(?!\s*+(?:/|PER\b)\s*+(?!(?:DAY|D)\b))")  # possessive: no backtracking past the space
+# Anywhere in the text, these make the amount relative to something the report may not give.
+PER_SOMETHING = (r"(?:/|\bPER\s+)\s*(?:KG|G|M2|M\^2|M²|SQ|BSA|ML|L|DL|H|HR|HRS|HOUR|HOURS|MIN|MINUTE"
+                 r"|MINUTES|DOSE|TABLET|TAB|CAPSULE|CAP)\b")
+
+# A count of doses over a count of some unit: "1 IN 1 D" (as Johnson & Johnson's reports write
+# it), "2X/DAY", "3 TIMES A DAY", "Q4H", "EVERY 2 WEEKS", "Q3M".
+_UNIT = r"(H|HRS?|HOURS?|D|DAYS?|W|WKS?|WEEKS?|M|MO|MOS|MONTHS?|Y|YRS?|YEARS?)"
+_COUNT = r"(?<![0-9.,])([0-9]{1,3})(?![0-9.,])"  # a whole count, not part of "12.5" or "1,000"
+_PER_UNIT = {"H": "hour", "D": "day", "W": "week", "M": "month", "Y": "year"}  # by first letter
+COUNTED = (
+    # (pattern, group of the doses, group of the interval's count or None for one, group of its unit)
+    (_COUNT + r"\s+IN\s+" + _COUNT + r"\s*" + _UNIT + r"\b", 1, 2, 3),
+    (_COUNT + r"\s*(?:X|TIMES)\s*(?:/|\bA\b|\bPER\b|\bEVERY\b|\bEACH\b)\s*(DAY|D|WEEK|WK|MONTH|YEAR)\b",
+     1, None, 2),
+    (_COUNT + r"\s*(?:X|TIMES)\s*(DAI|WEEK|MONTH|YEAR)LY\b", 1, None, 2),
+    (_COUNT + r"\s*/\s*(DAY|D|WEEK|WK|MONTH)\b", 1, None, 2),  # "2/DAY"; "MG/DAY" is NAMED's
+    (r"\b(?:Q|EVERY)\s*" + _COUNT + r"\s*" + _UNIT + r"\b", None, 1, 2),
+)
+# Named frequencies: (pattern, doses, days). Checked after the counted ones, in this order.
+NAMED = (
+    (r"\b(?:QID|QDS|FOUR TIMES (?:A |PER )?DAY|FOUR TIMES DAILY)\b", 4, 1.0),
+    (r"\b(?:TID|TDS|THREE TIMES (?:A |PER )?DAY|THREE TIMES DAILY|THRICE DAILY)\b", 3, 1.0),
+    (r"\b(?:BID|BD|B\.I\.D|TWICE (?:A |PER )?DAY|TWICE DAILY)\b", 2, 1.0),
+    (r"\b(?:QOD|EVERY OTHER DAY|(?:ON )?ALTERNATE DAYS?)\b", 1, 2.0),
+    (r"\b(?:TIW|THREE TIMES (?:A |PER )WEEK|THREE TIMES WEEKLY)\b", 3, DAYS["week"]),
+    (r"\b(?:BIW|TWICE (?:A |PER )?WEEK|TWICE WEEKLY)\b", 2, DAYS["week"]),
+    (r"\b(?:QW|QWK|WEEKLY|ONCE (?:A |PER )WEEK|EVERY WEEK|PER WEEK)\b|/\s*(?:WEEK|WK)\b", 1, DAYS["week"]),
+    (r"\b(?:QM|MONTHLY|ONCE (?:A |PER )MONTH|EVERY MONTH|PER MONTH)\b|/\s*MONTH\b", 1, DAYS["month"]),
+    (r"\b(?:QY|YEARLY|ANNUALLY|ONCE (?:A |PER )YEAR|EVERY YEAR)\b", 1, DAYS["year"]),
+    (r"\b(?:QD|QAM|QPM|QHS|DAILY|ONCE DAILY|ONCE (?:A |PER )DAY|EVERY DAY|EVERY MORNING|EVERY NIGHT"
+     r"|EVERY EVENING|PER DAY)\b|/\s*(?:DAY|D)\b", 1, 1.0),
+)
+
+
+def normalized(text: Column) -> Column:
+    """The text as the patterns read it: trimmed, upper-cased, runs of white space as one."""
+    return F.upper(F.trim(F.regexp_replace(text, r"\s+", " ")))
+
+
+def amount(text: Column) -> tuple[Column, Column]:
+    """(amount, ICH E2B unit code) of the dose the normalized text starts with, or nulls."""
+    readable = text.rlike(AMOUNT) & ~text.rlike(PER_SOMETHING)
+    units = F.create_map(*[F.lit(x) for kv in _MASS_UNITS.items() for x in kv])
+    return (F.when(readable, number(F.regexp_extract(text, AMOUNT, 1))),
+            F.when(readable, units[F.regexp_extract(text, AMOUNT, 2)]))
+
+
+def _days_of(unit_word: Column) -> Column:
+    days = F.create_map(*[F.lit(x) for letter, unit in _PER_UNIT.items() for x in (letter, DAYS[unit])])
+    return days[F.substring(unit_word, 1, 1)]
+
+
+def frequency(text: Column) -> Column:
+    """struct<doses DOUBLE, days DOUBLE> — `doses` every `days` — read from the normalized text;
+    null where it names none or more than MAX_DOSES_PER_DAY."""
+    cases = []
+    for pattern, doses_group, count_group, unit_group in COUNTED:
+        doses = F.regexp_extract(text, pattern, doses_group).cast("double") if doses_group else F.lit(1.0)
+        count = F.regexp_extract(text, pattern, count_group).cast("double") if count_group else F.lit(1.0)
+        cases.append((pattern, doses, count * _days_of(F.regexp_extract(text, pattern, unit_group))))
+    cases += [(pattern, F.lit(float(doses)), F.lit(days)) for pattern, doses, days in NAMED]
+    read = None
+    for pattern, doses, days in cases:
+        value = F.struct(doses.alias("doses"), days.alias("days"))
+        read = F.when(text.rlike(pattern), value) if read is None else read.when(text.rlike(pattern), value)
+    plausible = ((read["doses"] >= 1) & (read["days"] > 0)
+                 & (read["doses"] / read["days"] <= MAX_DOSES_PER_DAY))
+    return F.when(plausible, read)
