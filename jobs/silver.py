@@ -407,13 +407,9 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
     # parsed again wherever a CASE branch repeated it (measured per 474,378 drugs: the three
     # dose columns 1.15-1.75 s as one expression, 0.23-0.42 s in steps). The text is read only
     # where the structured fields leave the amount or the interval unknown.
-    text = named.withColumn("_text", F.when(
+    read = dosage_text.read(named.withColumn("_text", F.when(
         F.col("_amount").isNull() | F.col("_interval_days").isNull(),
-        dosage_text.normalized(F.col("drugdosagetext"))))
-    text_amount, text_unit = dosage_text.amount(F.col("_text"))
-    read = (text.withColumn("_text_amount", text_amount).withColumn("_text_unit", text_unit)
-            .withColumn("_text_frequency", F.when(F.col("_interval_days").isNull(),
-                                                  dosage_text.frequency(F.col("_text")))))
+        dosage_text.normalized(F.col("drugdosagetext")))), "_text")
     from_text = F.col("_amount").isNull() & F.col("_text_amount").isNotNull()
     chosen = (read.withColumn("_from_text", from_text)
               .withColumn("dose_amount", F.coalesce("_amount", "_text_amount"))
@@ -428,14 +424,15 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
     text_mg = F.col("_text_amount") * _mg_per_unit(F.col("_text_unit"))
     same_dose = (F.col("_text_amount").isNull()
                  | (F.abs(text_mg - F.col("dose_mg")) <= 1e-9 * F.greatest(text_mg, F.col("dose_mg"))))
-    frequency_from_text = F.col("_text_frequency").isNotNull() & (F.col("_from_text") | same_dose)
+    frequency_from_text = (F.col("_interval_days").isNull() & F.col("_text_doses").isNotNull()
+                           & (F.col("_from_text") | same_dose))
     use_text_frequency = F.col("_frequency_from_text")
     dosed = (chosen.withColumn("dose_unit", F.coalesce(mass[F.col("_unit_code")], other[F.col("_unit_code")]))
              .withColumn("dose_mg", dose_mg)
              .withColumn("_frequency_from_text", F.coalesce(frequency_from_text, F.lit(False)))
-             .withColumn("_per_interval", F.when(use_text_frequency, F.col("_text_frequency.doses"))
+             .withColumn("_per_interval", F.when(use_text_frequency, F.col("_text_doses"))
                          .otherwise(F.col("_per_interval")))
-             .withColumn("_interval_days", F.when(use_text_frequency, F.col("_text_frequency.days"))
+             .withColumn("_interval_days", F.when(use_text_frequency, F.col("_text_days"))
                          .otherwise(F.col("_interval_days")))
              .withColumn("daily_dose_mg", F.when(
                  F.col("_interval_days") > 0,

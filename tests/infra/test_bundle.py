@@ -131,14 +131,16 @@ def test_realtime_job_is_the_paused_alternative_to_the_streaming_job(bundle):
     assert job["max_concurrent_runs"] == 1
 
 
-def test_streaming_clusters_keep_the_generated_classes_of_every_micro_batch(bundle):
-    """The local session's codegen cache size (jobs/runtime.py), on the streaming clusters too."""
-    from jobs.runtime import CODEGEN_CACHE_ENTRIES
+def test_streaming_clusters_generate_code_as_the_local_session_does(bundle):
+    """The local session's codegen cache size and method limit (jobs/runtime.py), on the
+    streaming clusters too."""
+    from jobs.runtime import CODEGEN_CACHE_ENTRIES, CODEGEN_HUGE_METHOD_LIMIT
 
     for name in ("vigil_streaming", "vigil_realtime"):
         for cluster in bundle.jobs()[name]["job_clusters"]:
             conf = cluster["new_cluster"].get("spark_conf") or {}
             assert conf.get("spark.sql.codegen.cache.maxEntries") == CODEGEN_CACHE_ENTRIES, name
+            assert conf.get("spark.sql.codegen.hugeMethodLimit") == CODEGEN_HUGE_METHOD_LIMIT, name
 
 
 def test_streaming_job_is_continuous_and_streams_from_event_hubs(bundle):

@@ -72,26 +72,18 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def read(spark):
-    texts = spark.createDataFrame([(t,) for t in CASES], "text string")
-    t = dosage_text.normalized(F.col("text"))
-    amount, unit = dosage_text.amount(t)
-    rows = texts.select("text", amount.alias("amount"), unit.alias("unit"),
-                        dosage_text.frequency(t).alias("frequency")).collect()
+    texts = spark.createDataFrame([(t,) for t in [*CASES, None]], "text string")
+    rows = dosage_text.read(texts.withColumn("t", dosage_text.normalized(F.col("text"))), "t").collect()
+    assert rows[0].asDict().keys() == {"text", "t", "_text_amount", "_text_unit", "_text_doses", "_text_days"}
     return {r.text: r for r in rows}
 
 
-@pytest.mark.parametrize("text", list(CASES))
+@pytest.mark.parametrize("text", [*CASES, None])
 def test_what_a_dosage_text_says(read, text):
-    amount, unit, frequency = CASES[text]
+    amount, unit, frequency = CASES.get(text, (None, None, None))
     r = read[text]
-    assert (r.amount, r.unit) == (amount, unit)
+    assert (r._text_amount, r._text_unit) == (amount, unit)
     if frequency is None:
-        assert r.frequency is None
+        assert (r._text_doses, r._text_days) == (None, None)
     else:
-        assert (r.frequency.doses, r.frequency.days) == pytest.approx(frequency)
-
-
-def test_a_null_text_reads_as_nothing(spark):
-    t = dosage_text.normalized(F.lit(None).cast("string"))
-    amount, unit = dosage_text.amount(t)
-    assert spark.range(1).select(amount, unit, dosage_text.frequency(t)).first() == (None, None, None)
+        assert (r._text_doses, r._text_days) == pytest.approx(frequency)
