@@ -48,7 +48,7 @@ def get_spark(settings: Settings | None = None, app_name: str = "vigil"):
 CODEGEN_CACHE_ENTRIES = "2000"  # also on the job clusters (jobs/*.job.yml)
 # HotSpot does not compile a method of more than 8,000 bytes of bytecode (HugeMethodLimit), and
 # runs it interpreted; Spark's own limit is 65,535. A stage whose generated method lands
-# between the two ran about twice as slow (silver's drug rows: 5.2-5.7 s per 200,000 reports,
+# between the two ran about twice as slow (silver's drug rows: 5.1-6.3 s per 200,000 reports,
 # 3.3-3.8 s with this). Spark's documentation advises 8000 on HotSpot: above it, Spark splits
 # the stage instead. Also on the job clusters.
 CODEGEN_HUGE_METHOD_LIMIT = "8000"

@@ -133,7 +133,7 @@ DRUG = Table(
         "dose_amount DOUBLE",  # drugstructuredosagenumb, else read from the dosage text
         "dose_unit STRING",  # mg, ug, g, … from drugstructuredosageunit (or the text)
         "dose_mg DOUBLE",  # the dose in mg where the unit converts
-        "daily_dose_mg DOUBLE",  # dose × doses per day where the interval says so
+        "daily_dose_mg DOUBLE",  # dose × doses per day where the interval (or the text) says so
         "drugadministrationroute STRING",
         "actiondrug INT",
         "receivedate DATE",
