@@ -74,11 +74,6 @@ NAMED = (
 )
 
 
-def normalized(text: Column) -> Column:
-    """The text as the patterns read it: trimmed, upper-cased, runs of white space as one."""
-    return F.upper(F.trim(F.regexp_replace(text, r"\s+", " ")))
-
-
 def _days_of(unit_word: Column) -> Column:
     days = F.create_map(*[F.lit(x) for letter, unit in _PER_UNIT.items() for x in (letter, DAYS[unit])])
     return days[F.substring(unit_word, 1, 1)]
@@ -100,7 +95,8 @@ def _frequency(text: Column) -> Column:
 
 
 def read(df: DataFrame, text: str) -> DataFrame:
-    """`df` with what the normalized text in column `text` says, null where it says nothing:
+    """`df` with what the text in column `text` (as `silver_rules.upper_words` gives it) says,
+    null where it says nothing:
     `_text_amount` in `_text_unit` (an ICH E2B unit code, as `drugstructuredosageunit`), and
     `_text_doses` every `_text_days` days (at most MAX_DOSES_PER_DAY a day).
 

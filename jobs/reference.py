@@ -16,6 +16,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.settings import PROJECT_ROOT
+from jobs.silver_rules import upper_words
 
 REFERENCE_DIR = PROJECT_ROOT / "generators" / "reference"
 DRUGS_FILE = REFERENCE_DIR / "drugs.jsonl"
@@ -42,7 +43,7 @@ def normalize_product(name: str) -> str:
 
 def normalized_product(name: Column) -> Column:
     """`normalize_product` as a Column expression (the same rules, in Spark)."""
-    key = F.upper(F.trim(F.regexp_replace(name, r"\s+", " ")))
+    key = upper_words(name)
     return F.regexp_replace(F.regexp_replace(key, _STRENGTH, ""), r"^[ .,;]+|[ .,;]+$", "")
 
 

@@ -44,6 +44,7 @@ from jobs.silver_rules import (
     nul_joined,
     only_chars,
     real_escapes,
+    upper_words,
     with_broken_rules,
 )
 from jobs.silver_rules import number as _number
@@ -380,7 +381,7 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
         "safetyreportid", "safetyreportversion", "receivedate",
         F.posexplode("_drugs").alias("_pos", "d"),
     )
-    product = F.upper(F.trim(F.regexp_replace("d.medicinalproduct", r"\s+", " ")))
+    product = upper_words(F.col("d.medicinalproduct"))
     substance = F.upper(F.trim("d.activesubstance.activesubstancename"))
     amount = _number(F.col("d.drugstructuredosagenumb"))
     per_interval = F.coalesce(_number(F.col("d.drugseparatedosagenumb")), F.lit(1.0))
@@ -409,7 +410,7 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
     # where the structured fields leave the amount or the interval unknown.
     read = dosage_text.read(named.withColumn("_text", F.when(
         F.col("_amount").isNull() | F.col("_interval_days").isNull(),
-        dosage_text.normalized(F.col("drugdosagetext")))), "_text")
+        upper_words(F.col("drugdosagetext")))), "_text")
     from_text = F.col("_amount").isNull() & F.col("_text_amount").isNotNull()
     chosen = (read.withColumn("_from_text", from_text)
               .withColumn("dose_amount", F.coalesce("_amount", "_text_amount"))
@@ -426,13 +427,12 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
                  | (F.abs(text_mg - F.col("dose_mg")) <= 1e-9 * F.greatest(text_mg, F.col("dose_mg"))))
     frequency_from_text = (F.col("_interval_days").isNull() & F.col("_text_doses").isNotNull()
                            & (F.col("_from_text") | same_dose))
-    use_text_frequency = F.col("_frequency_from_text")
     dosed = (chosen.withColumn("dose_unit", F.coalesce(mass[F.col("_unit_code")], other[F.col("_unit_code")]))
              .withColumn("dose_mg", dose_mg)
              .withColumn("_frequency_from_text", F.coalesce(frequency_from_text, F.lit(False)))
-             .withColumn("_per_interval", F.when(use_text_frequency, F.col("_text_doses"))
+             .withColumn("_per_interval", F.when(F.col("_frequency_from_text"), F.col("_text_doses"))
                          .otherwise(F.col("_per_interval")))
-             .withColumn("_interval_days", F.when(use_text_frequency, F.col("_text_days"))
+             .withColumn("_interval_days", F.when(F.col("_frequency_from_text"), F.col("_text_days"))
                          .otherwise(F.col("_interval_days")))
              .withColumn("daily_dose_mg", F.when(
                  F.col("_interval_days") > 0,

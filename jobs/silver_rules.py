@@ -95,6 +95,12 @@ def only_chars(value: Column, allowed: str) -> Column:
     return F.translate(value, allowed, "") == ""
 
 
+def upper_words(text: Column) -> Column:
+    """The text trimmed and upper-cased, each run of white space one space: how names and
+    free text are compared."""
+    return F.upper(F.trim(F.regexp_replace(text, r"\s+", " ")))
+
+
 def finite(value: Column) -> Column:
     """The value where it is a finite number, else null. A double overflows to Infinity
     (an age of 1 followed by 400 zeros, a huge dose times a unit factor), and Azure SQL's

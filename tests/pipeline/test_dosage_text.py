@@ -5,6 +5,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import dosage_text
+from jobs.silver_rules import upper_words
 
 pytestmark = pytest.mark.spark
 
@@ -73,7 +74,7 @@ CASES = {
 @pytest.fixture(scope="module")
 def read(spark):
     texts = spark.createDataFrame([(t,) for t in [*CASES, None]], "text string")
-    rows = dosage_text.read(texts.withColumn("t", dosage_text.normalized(F.col("text"))), "t").collect()
+    rows = dosage_text.read(texts.withColumn("t", upper_words(F.col("text"))), "t").collect()
     assert rows[0].asDict().keys() == {"text", "t", "_text_amount", "_text_unit", "_text_doses", "_text_days"}
     return {r.text: r for r in rows}
 
