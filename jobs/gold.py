@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import dosage_text, reference, tables
+from jobs import dosage_text, reference, routes, tables
 from jobs.settings import Settings
 
 if TYPE_CHECKING:
@@ -64,9 +64,14 @@ def reaction_findings(reactions: DataFrame) -> DataFrame:
 def drug_findings(drugs: DataFrame, reports: DataFrame, facts: DataFrame) -> DataFrame:
     """Per report: doses above the maximum daily dose, doses far from the usual dose, and
     patients outside the product's population, each as a reason."""
-    d = (drugs.join(facts, "generic_name", "left")
-         .join(reports.select("safetyreportid", "patient_age_years", "patient_sex"),
-               "safetyreportid", "left"))
+    d = routes.with_group(
+        drugs.join(facts, "generic_name", "left")
+        .join(reports.select("safetyreportid", "patient_age_years", "patient_sex"), "safetyreportid", "left"),
+        "_route_group", "drugadministrationroute", "product_name", "drugdosagetext")
+    # The reference's doses hold for its own route's group; a dose given by another (a gel, a
+    # patch, a pump into the spine) is on another scale and is not compared (`jobs.routes`).
+    same_route = (F.col("_route_group").isNull() | F.col("dose_route_group").isNull()
+                  | (F.col("_route_group") == F.col("dose_route_group")))
     # What the patient takes on a day with a dose: the daily average where doses come more
     # than once a day, the single dose where they come less often — a weekly dose is taken
     # whole on its day, and its average per day would hide a single dose above the maximum.
@@ -75,12 +80,12 @@ def drug_findings(drugs: DataFrame, reports: DataFrame, facts: DataFrame) -> Dat
     read_from_text = F.when(F.col("dose_source") != dosage_text.SOURCE_STRUCTURED,
                             F.concat(F.lit(" ("), F.col("dose_source"), F.lit(")"))).otherwise(F.lit(""))
     above_max = F.when(
-        dose > F.col("max_daily_dose_mg"),
+        same_route & (dose > F.col("max_daily_dose_mg")),
         F.concat(F.lit("dose above maximum daily dose: "), name, F.lit(" "), _fmt(dose),
                  F.lit(" mg > "), _fmt(F.col("max_daily_dose_mg")), F.lit(" mg"), read_from_text))
     far_from_usual = F.when(
-        (F.col("dose_mg") > F.col("usual_dose_mg") * DOSE_FAR_ABOVE_USUAL)
-        | (F.col("dose_mg") < F.col("usual_dose_mg") * DOSE_FAR_BELOW_USUAL),
+        same_route & ((F.col("dose_mg") > F.col("usual_dose_mg") * DOSE_FAR_ABOVE_USUAL)
+                      | (F.col("dose_mg") < F.col("usual_dose_mg") * DOSE_FAR_BELOW_USUAL)),
         F.concat(F.lit("dose far outside the usual range: "), name, F.lit(" "), _fmt(F.col("dose_mg")),
                  F.lit(" mg vs usual "), _fmt(F.col("usual_dose_mg")), F.lit(" mg"), read_from_text))
     age = F.col("patient_age_years")

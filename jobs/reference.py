@@ -15,6 +15,7 @@ import yaml
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs import routes
 from jobs.settings import PROJECT_ROOT
 from jobs.silver_rules import upper_words
 
@@ -24,7 +25,8 @@ DEMOGRAPHICS_FILE = REFERENCE_DIR / "demographics.yaml"
 
 NAMES_SCHEMA = "product_name STRING, generic_name STRING"
 FACTS_SCHEMA = ("generic_name STRING, drug_class STRING, usual_dose_mg DOUBLE, "
-                "max_daily_dose_mg DOUBLE, min_age_years DOUBLE, max_age_years DOUBLE, sex STRING")
+                "max_daily_dose_mg DOUBLE, dose_route_group STRING, min_age_years DOUBLE, "
+                "max_age_years DOUBLE, sex STRING")
 TO_MG = {"mg": 1.0, "ug": 1e-3, "g": 1e3}  # doses in DF or IU have no mg equivalent
 # A patient is implausible for a product only well outside the ages it is given at: below
 # 60% of the youngest band's lower age, or 15 years past the oldest band.
@@ -95,7 +97,9 @@ def drug_facts(spark: SparkSession) -> DataFrame:
         min_age, max_age, sex = population(drug)
         rows.append((drug["generic_name"].strip().upper(), drug["drug_class"],
                      _mg(drug.get("usual_single_dose"), drug.get("dose_unit")),
-                     _mg(drug.get("max_daily_dose"), drug.get("dose_unit")), min_age, max_age, sex))
+                     _mg(drug.get("max_daily_dose"), drug.get("dose_unit")),
+                     # the doses are for the drug's first route (`jobs.routes`)
+                     routes.group_of_code(drug["routes"][0]), min_age, max_age, sex))
     return spark.createDataFrame(rows, FACTS_SCHEMA)
 
 

@@ -13,8 +13,12 @@ pytestmark = pytest.mark.spark
 
 
 def drug(product="Tylenol", characterization="1", dose=None, unit="003", per=None, every=None,
-         interval=None, text=None):
+         interval=None, text=None, route=None, substance=None):
     d = {"medicinalproduct": product, "drugcharacterization": characterization}
+    if route is not None:
+        d.update(drugadministrationroute=route)
+    if substance is not None:
+        d.update(activesubstance={"activesubstancename": substance})
     if dose is not None:
         d.update(drugstructuredosagenumb=str(dose), drugstructuredosageunit=unit)
     if text is not None:
@@ -56,6 +60,19 @@ CASES = {
     # the structured interval wins over the text's
     "structured_interval_wins": report(patient_drug=[drug(dose=1000, every=1, interval="804",
                                                           text="1000 MG QID")]),
+    # The reference's doses are for a drug's first route (diclofenac and baclofen by mouth,
+    # estradiol by mouth): a dose given another way is not compared with them (jobs.routes).
+    "topical_diclofenac": report(patient_drug=[drug("Voltaren", dose=2, unit="002", per=4, every=1,
+                                                    interval="804", route="061")]),
+    "oral_diclofenac": report(patient_drug=[drug("Voltaren", dose=2, unit="002", per=4, every=1,
+                                                 interval="804", route="048")]),
+    "gel_by_name": report(patient_drug=[drug("Voltaren Gel", text="2 G, QID", substance="DICLOFENAC")]),
+    "intrathecal_baclofen": report(patient_drug=[drug("Lioresal Intrathecal", text="157.3 MCG/DAY",
+                                                      substance="BACLOFEN")]),
+    "baclofen_no_route": report(patient_drug=[drug("Lioresal", text="157.3 MCG/DAY")]),
+    "vaginal_estradiol": report(patient_drug=[drug("Vagifem", dose=10, unit="004", route="067")]),
+    "oral_estradiol_10ug": report(patient_drug=[drug("Vagifem", dose=10, unit="004", route="048")]),
+    "unknown_route": report(patient_drug=[drug(dose=5, route="065")]),
 }
 
 
@@ -187,3 +204,24 @@ def test_the_reference_tables_are_broadcast_into_the_batch_joins(spark, typed, f
     writer = silver.SilverWriter(spark, fresh_settings)
     plan = silver.drug_rows(reports, writer.names)._jdf.queryExecution().executedPlan().toString()
     assert "BroadcastHashJoin" in plan and "SortMergeJoin" not in plan
+
+
+@pytest.mark.parametrize(("case", "overdose", "anomaly"), [
+    ("topical_diclofenac", [], []),
+    ("oral_diclofenac", ["dose above maximum daily dose: DICLOFENAC 8,000.0 mg > 150.0 mg"],
+     ["dose far outside the usual range: DICLOFENAC 2,000.0 mg vs usual 50.0 mg"]),
+    ("gel_by_name", [], []),
+    ("intrathecal_baclofen", [], []),
+    ("baclofen_no_route",
+     [], ["dose far outside the usual range: BACLOFEN 0.2 mg vs usual 10.0 mg (dosage text)"]),
+    ("vaginal_estradiol", [], []),
+    ("oral_estradiol_10ug", [], ["dose far outside the usual range: ESTRADIOL 0.0 mg vs usual 1.0 mg"]),
+    ("unknown_route", [], ["dose far outside the usual range: ACETAMINOPHEN 5.0 mg vs usual 1,000.0 mg"]),
+])
+def test_a_dose_is_compared_only_by_the_route_the_reference_is_for(flagged, case, overdose, anomaly):
+    """2 g of diclofenac gel four times a day is no overdose, 157 micrograms of intrathecal
+    baclofen a day and a 10-microgram vaginal estradiol tablet are no doses far below the usual;
+    each is, by mouth or where the route is unknown (the reference's scale)."""
+    r = flagged[case]
+    assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
+    assert r.is_overdose == bool(overdose) and r.is_anomaly == bool(anomaly)
