@@ -3,9 +3,9 @@
 The reference data's usual and maximum doses are for the route they were written for, a drug's
 first listed route. A dose given another way is often on another scale: 2 g of a 1% diclofenac
 gel is 20 mg of diclofenac on the skin; baclofen pumped into the spinal fluid works in
-micrograms a day where tablets take tens of milligrams; a 10-microgram estradiol vaginal tablet is no dose "far below" a
-1 mg oral one. Gold therefore compares a dose with the reference only where the dose's route is
-in the same group as the reference's, or unknown.
+micrograms a day where tablets take tens of milligrams; a 10-microgram estradiol vaginal
+tablet is no dose "far below" a 1 mg oral one. Gold therefore compares a dose with the
+reference only where the dose's route is in the same group as the reference's, or unknown.
 
 A route is the E2B code in `drugadministrationroute` (ICH E2B(R2) list, 001-067). Where that is
 missing, "unknown" (065), "other" (050) or no code at all, the words of the route field, the
