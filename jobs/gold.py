@@ -67,7 +67,7 @@ def drug_findings(drugs: DataFrame, reports: DataFrame, facts: DataFrame) -> Dat
     d = routes.with_group(
         drugs.join(facts, "generic_name", "left")
         .join(reports.select("safetyreportid", "patient_age_years", "patient_sex"), "safetyreportid", "left"),
-        "_route_group", "drugadministrationroute", "product_name", "drugdosagetext")
+        "_route_group", "drugadministrationroute", "product_name", "drugdosageform", "drugdosagetext")
     # The reference's doses hold for its own route's group; a dose given by another (a gel, a
     # patch, a pump into the spine) is on another scale and is not compared (`jobs.routes`).
     same_route = (F.col("_route_group").isNull() | F.col("dose_route_group").isNull()

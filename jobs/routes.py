@@ -9,7 +9,7 @@ reference only where the dose's route is in the same group as the reference's, o
 
 A route is the E2B code in `drugadministrationroute` (ICH E2B(R2) list, 001-067). Where that is
 missing, "unknown" (065), "other" (050) or no code at all, the words of the route field, the
-product name and the dosage text decide (`BACLOFEN INTRATHECAL`, `VOLTAREN GEL`,
+product name, the dosage form and the dosage text decide (`BACLOFEN INTRATHECAL`, `GEL`,
 `2 PUFFS TWICE DAILY`); where they say nothing, the route stays unknown.
 """
 

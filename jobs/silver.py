@@ -71,6 +71,7 @@ patient STRUCT<
     drugdosagetext: STRING, drugstructuredosagenumb: STRING, drugstructuredosageunit: STRING,
     drugseparatedosagenumb: STRING, drugintervaldosageunitnumb: STRING,
     drugintervaldosagedefinition: STRING, drugadministrationroute: STRING, actiondrug: STRING,
+    drugdosageform: STRING,
     activesubstance: STRUCT<activesubstancename: STRING>,
     openfda: STRUCT<generic_name: ARRAY<STRING>>>>>,
 _corrupt_record STRING
@@ -402,6 +403,7 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
         per_interval.alias("_per_interval"), interval_days.alias("_interval_days"),
         F.trim("d.drugadministrationroute").alias("drugadministrationroute"),
         F.trim("d.actiondrug").try_cast("int").alias("actiondrug"),
+        F.trim("d.drugdosageform").alias("drugdosageform"),
         "receivedate",
     )
     # Each dose step reads the column the step before made: as one expression, the amount was

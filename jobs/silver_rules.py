@@ -38,7 +38,7 @@ MAX_DRUG_REACTION_PAIRS = 100_000
 COUNTRY_OR_ROUTE_CHARS = 64  # occurcountry, reportercountry, drugadministrationroute
 DRUG_NAME_CHARS = 200  # medicinalproduct, activesubstancename, an openFDA generic name
 MEDDRA_TERM_CHARS = 100  # reactionmeddrapt
-FREE_TEXT_CHARS = 400  # senderorganization, drugindication
+FREE_TEXT_CHARS = 400  # senderorganization, drugindication, drugdosageform
 # A number or boolean as a field's value: openFDA sends every value as text. Keys starting
 # with "@" (openFDA's own `@epoch` in older records) are metadata, not report fields.
 # (Infinity and NaN are no JSON, but a number too large for a double is written so where silver
@@ -218,10 +218,12 @@ FIELD_RULES = [
             F.flatten(F.array_compact(patient("drug.openfda.generic_name"))))))
         & longest_within(MEDDRA_TERM_CHARS, nul_joined(patient("reaction.reactionmeddrapt")))
         & longest_within(FREE_TEXT_CHARS, nul_joined(j("sender.senderorganization"),
-                                                     patient("drug.drugindication")))),
+                                                     patient("drug.drugindication"),
+                                                     patient("drug.drugdosageform")))),
          f"a text is longer than Vigil stores: a country or route over {COUNTRY_OR_ROUTE_CHARS} "
          f"characters, a drug name over {DRUG_NAME_CHARS}, a reaction term over "
-         f"{MEDDRA_TERM_CHARS} (MedDRA's maximum), a sender or indication over {FREE_TEXT_CHARS}"),
+         f"{MEDDRA_TERM_CHARS} (MedDRA's maximum), a sender, indication or dosage form over "
+         f"{FREE_TEXT_CHARS}"),
     # as a long: two sizes of a payload of empty objects multiply past an int's range
     Rule("drug_reaction_pairs_within_limit", lambda: (
         F.coalesce(F.size(patient("drug")), F.lit(0)).cast("long")

@@ -138,9 +138,11 @@ DRUG = Table(
         "actiondrug INT",
         "receivedate DATE",
         "silver_updated_at TIMESTAMP",
-        # structured | dosage text | structured, frequency from text (silver.drug_rows); last,
-        # because a table made before it gets it at the end (`ensure`)
+        # structured | dosage text | structured, frequency from text (silver.drug_rows); this
+        # and the columns after it came later, and a table made before them gets them at its
+        # end (`ensure`)
         "dose_source STRING",
+        "drugdosageform STRING",  # as reported: TABLET, GEL, TRANSDERMAL PATCH, …
     ),
     key=("safetyreportid", "drug_seq"),
     change_data_feed=True,

@@ -16,6 +16,7 @@ UPDATE vigil.stg_fact_report_drug SET _reject_reason = CASE
         WHEN LEN(dose_unit) > 32 THEN 'dose_unit is longer than 32 characters'
         WHEN LEN(drugadministrationroute) > 64 THEN 'drugadministrationroute is longer than 64 characters'
         WHEN LEN(dose_source) > 40 THEN 'dose_source is longer than 40 characters'
+        WHEN LEN(drugdosageform) > 400 THEN 'drugdosageform is longer than 400 characters'
     END
 WHERE _change_type <> 'delete';
 
@@ -39,10 +40,11 @@ WHEN MATCHED THEN UPDATE SET
         actiondrug = s.actiondrug,
         receivedate = s.receivedate,
         silver_updated_at = s.silver_updated_at,
-        dose_source = s.dose_source
+        dose_source = s.dose_source,
+        drugdosageform = s.drugdosageform
 WHEN NOT MATCHED BY TARGET AND s._change_type <> 'delete' THEN
-    INSERT (safetyreportid, safetyreportversion, drug_seq, medicinalproduct, product_name, generic_name, drugcharacterization, drugindication, drugdosagetext, dose_amount, dose_unit, dose_mg, daily_dose_mg, drugadministrationroute, actiondrug, receivedate, silver_updated_at, dose_source)
-    VALUES (s.safetyreportid, s.safetyreportversion, s.drug_seq, s.medicinalproduct, s.product_name, s.generic_name, s.drugcharacterization, s.drugindication, s.drugdosagetext, s.dose_amount, s.dose_unit, s.dose_mg, s.daily_dose_mg, s.drugadministrationroute, s.actiondrug, s.receivedate, s.silver_updated_at, s.dose_source);
+    INSERT (safetyreportid, safetyreportversion, drug_seq, medicinalproduct, product_name, generic_name, drugcharacterization, drugindication, drugdosagetext, dose_amount, dose_unit, dose_mg, daily_dose_mg, drugadministrationroute, actiondrug, receivedate, silver_updated_at, dose_source, drugdosageform)
+    VALUES (s.safetyreportid, s.safetyreportversion, s.drug_seq, s.medicinalproduct, s.product_name, s.generic_name, s.drugcharacterization, s.drugindication, s.drugdosagetext, s.dose_amount, s.dose_unit, s.dose_mg, s.daily_dose_mg, s.drugadministrationroute, s.actiondrug, s.receivedate, s.silver_updated_at, s.dose_source, s.drugdosageform);
 
 -- New dimension members, so every fact row finds its dimension row.
 MERGE INTO vigil.dim_drug AS t

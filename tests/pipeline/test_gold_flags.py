@@ -13,10 +13,12 @@ pytestmark = pytest.mark.spark
 
 
 def drug(product="Tylenol", characterization="1", dose=None, unit="003", per=None, every=None,
-         interval=None, text=None, route=None, substance=None):
+         interval=None, text=None, route=None, substance=None, form=None):
     d = {"medicinalproduct": product, "drugcharacterization": characterization}
     if route is not None:
         d.update(drugadministrationroute=route)
+    if form is not None:
+        d.update(drugdosageform=form)
     if substance is not None:
         d.update(activesubstance={"activesubstancename": substance})
     if dose is not None:
@@ -67,6 +69,8 @@ CASES = {
     "oral_diclofenac": report(patient_drug=[drug("Voltaren", dose=2, unit="002", per=4, every=1,
                                                  interval="804", route="048")]),
     "gel_by_name": report(patient_drug=[drug("Voltaren Gel", text="2 G, QID", substance="DICLOFENAC")]),
+    "gel_by_form": report(patient_drug=[drug("Voltaren", text="2 G, QID", form="GEL")]),
+    "no_route_said": report(patient_drug=[drug("Voltaren", text="2 G, QID", form="UNSPECIFIED")]),
     "intrathecal_baclofen": report(patient_drug=[drug("Lioresal Intrathecal", text="157.3 MCG/DAY",
                                                       substance="BACLOFEN")]),
     "baclofen_no_route": report(patient_drug=[drug("Lioresal", text="157.3 MCG/DAY")]),
@@ -211,6 +215,9 @@ def test_the_reference_tables_are_broadcast_into_the_batch_joins(spark, typed, f
     ("oral_diclofenac", ["dose above maximum daily dose: DICLOFENAC 8,000.0 mg > 150.0 mg"],
      ["dose far outside the usual range: DICLOFENAC 2,000.0 mg vs usual 50.0 mg"]),
     ("gel_by_name", [], []),
+    ("gel_by_form", [], []),
+    ("no_route_said", ["dose above maximum daily dose: DICLOFENAC 8,000.0 mg > 150.0 mg (dosage text)"],
+     ["dose far outside the usual range: DICLOFENAC 2,000.0 mg vs usual 50.0 mg (dosage text)"]),
     ("intrathecal_baclofen", [], []),
     ("baclofen_no_route",
      [], ["dose far outside the usual range: BACLOFEN 0.2 mg vs usual 10.0 mg (dosage text)"]),

@@ -46,7 +46,8 @@ DRUG_FIELDS = {"medicinalproduct": TEXT + ["TYLENOL", " tylenol "], "drugcharact
                "drugdosagetext": TEXT, "drugstructuredosagenumb": NUMBERS,
                "drugstructuredosageunit": CODES, "drugseparatedosagenumb": NUMBERS,
                "drugintervaldosageunitnumb": NUMBERS, "drugintervaldosagedefinition": CODES,
-               "drugadministrationroute": TEXT + CODES, "drugindication": TEXT}
+               "drugadministrationroute": TEXT + CODES, "drugindication": TEXT,
+               "drugdosageform": TEXT + ["GEL", "TRANSDERMAL PATCH"]}
 REACTION_FIELDS = {"reactionmeddrapt": TEXT + ["Overdose", "Intentional overdose", "Death"],
                    "reactionoutcome": CODES}
 

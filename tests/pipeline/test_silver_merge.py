@@ -142,19 +142,24 @@ def test_empty_and_odd_lists_of_generic_names_do_not_stop_the_stream(spark, fres
     assert table(spark, fresh_settings, tables.QUARANTINE).count() == 0
 
 
-def test_a_drug_table_made_by_an_earlier_version_gets_the_new_column(spark, fresh_settings):
-    """A deployment upgraded in place: its drug table has no `dose_source`; the stage adds it
-    (at the end, null in the old rows) and fills it for new ones."""
+@pytest.mark.parametrize("lacking", [("drugdosageform",), ("dose_source", "drugdosageform")],
+                         ids=["session-20", "before-session-20"])
+def test_a_drug_table_made_by_an_earlier_version_gets_the_new_columns(spark, fresh_settings, lacking):
+    """A deployment upgraded in place: its drug table lacks the columns added since; the stage
+    adds them (at the end, in the contract's order, null in the old rows) and fills them for
+    new ones."""
     earlier = dataclasses.replace(tables.DRUG, ddl=", ".join(
-        f"`{name}` {kind}" for name, kind in tables.DRUG.column_types.items() if name != "dose_source"))
+        f"`{name}` {kind}" for name, kind in tables.DRUG.column_types.items() if name not in lacking))
     tables.ensure(spark, fresh_settings, earlier)
     write_bronze(spark, fresh_settings, [report(patient_drug=[
-        {"medicinalproduct": "Tylenol", "drugcharacterization": "1", "drugdosagetext": "1 G, TID"}])])
+        {"medicinalproduct": "Tylenol", "drugcharacterization": "1", "drugdosagetext": "1 G, TID",
+         "drugdosageform": "TABLET"}])])
     run_silver(spark, fresh_settings)
     drugs = table(spark, fresh_settings, tables.DRUG)
     assert drugs.columns == tables.DRUG.columns
     d = drugs.first()
-    assert (d.dose_mg, d.daily_dose_mg, d.dose_source) == (1000.0, 3000.0, "dosage text")
+    assert (d.dose_mg, d.daily_dose_mg, d.dose_source, d.drugdosageform) == (
+        1000.0, 3000.0, "dosage text", "TABLET")
 
 
 class CrashBeforeReports(silver.SilverWriter):

@@ -79,6 +79,7 @@ def test_base_report_and_lenient_real_world_shapes_pass_every_rule(spark):
         payload(report(occurcountry=" " + "U" * 64 + " ", sender={"senderorganization": "S" * 400},
                        patient_reaction=[{"reactionmeddrapt": "  " + "N" * 100 + "  "}],
                        patient_drug=[{"medicinalproduct": "ß" * 100, "drugindication": "I" * 400,
+                                      "drugdosageform": " " + "F" * 400 + " ",
                                       "drugadministrationroute": "R" * 64,
                                       "openfda": {"generic_name": ["G" * 200]}}])),
         payload(report(patient_drug=[{"medicinalproduct": f"D{i}"} for i in range(400)],
@@ -161,6 +162,7 @@ def test_half_a_surrogate_pair_is_no_character(spark, half):
     report(patient_drug=[{"activesubstance": {"activesubstancename": "A" * 201}}]),
     report(patient_drug=[{"medicinalproduct": "X", "openfda": {"generic_name": ["G", "G" * 201]}}]),
     report(patient_drug=[{"medicinalproduct": "X", "drugindication": "I" * 401}]),
+    report(patient_drug=[{"medicinalproduct": "X", "drugdosageform": "F" * 401}]),
     report(patient_drug=[{"medicinalproduct": "X", "drugadministrationroute": "R" * 65}]),
     # many texts just under the limit, then one over it: the pattern looks at each
     report(patient_reaction=[{"reactionmeddrapt": "N" * 100}] * 50 + [{"reactionmeddrapt": "N" * 101}]),
