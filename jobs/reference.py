@@ -49,6 +49,36 @@ def normalized_product(name: Column) -> Column:
     return F.regexp_replace(F.regexp_replace(key, _STRENGTH, ""), r"^[ .,;]+|[ .,;]+$", "")
 
 
+# What real reports add to a name the reference knows: a WHO Drug code (`SENNOSIDE
+# /00571901/`), the ingredient in brackets (`FLOMAX (TAMSULOSIN HYDROCHLORIDE)`, `CARVEDILOL
+# (CARVEDILOL)`), a salt or a form (`CINACALCET HCL`, `VOLTAREN GEL`).
+_CODE_OR_BRACKET = r"\s*(/[0-9]+/|\().*$"
+_BRACKETED = r"\(([^()]+)\)"
+_SALT_OR_FORM = (r"(?<=\S)(\s+(HYDROCHLORIDE|HCL|HYDROBROMIDE|HBR|SODIUM|POTASSIUM|CALCIUM|MAGNESIUM|"
+                 r"SULFATE|SULPHATE|BISULFATE|PHOSPHATE|TARTRATE|BITARTRATE|MESYLATE|MESILATE|MALEATE|"
+                 r"FUMARATE|SUCCINATE|CITRATE|BESYLATE|BESILATE|ACETATE|BROMIDE|HYCLATE|MONOHYDRATE|"
+                 r"DIHYDRATE|TRIHYDRATE|ANHYDROUS|TABLETS?|CAPSULES?|CAPLETS?|INJECTION|INJECTABLE|"
+                 r"SOLUTION|SUSPENSION|SYRUP|GEL|CREAM|OINTMENT|PATCH|PATCHES|SPRAY|DROPS|XR|ER|SR|CR|XL|"
+                 r"ODT|HFA))*[\s.,;]*$")
+
+
+def strip_product(key: str) -> str:
+    """A product key (`normalize_product`) without a code or brackets and what follows them,
+    nor the salts and forms at its end: the name a reference name matches when the whole
+    one does not."""
+    return re.sub(_SALT_OR_FORM, "", re.sub(_CODE_OR_BRACKET, "", key))
+
+
+def stripped_product(key: Column) -> Column:
+    """`strip_product` as a Column expression."""
+    return F.regexp_replace(F.regexp_replace(key, _CODE_OR_BRACKET, ""), _SALT_OR_FORM, "")
+
+
+def bracketed(key: Column) -> Column:
+    """The first name in brackets in a product key (`AMBIEN (ZOLPIDEM TARTRATE)`), else ""."""
+    return F.regexp_extract(key, _BRACKETED, 1)
+
+
 @lru_cache(maxsize=1)
 def drug_records() -> tuple[dict, ...]:
     with DRUGS_FILE.open(encoding="utf-8") as f:
@@ -88,6 +118,12 @@ def product_names(spark: SparkSession) -> DataFrame:
         for name in (generic, *drug.get("brand_names", []), *drug.get("product_names", [])):
             if name.strip():
                 pairs.setdefault(normalize_product(name), generic)
+    # and each name stripped (`strip_product`), which a report's stripped name is looked up by;
+    # a whole name keeps its own generic (no stripped name names two generics today)
+    for key, generic in list(pairs.items()):
+        stripped = strip_product(key)
+        if stripped:
+            pairs.setdefault(stripped, generic)
     return spark.createDataFrame(sorted(pairs.items()), NAMES_SCHEMA)
 
 
@@ -112,11 +148,32 @@ def for_joins(table: DataFrame) -> DataFrame:
 
 
 def with_generic_name(drugs: DataFrame, names: DataFrame) -> DataFrame:
-    """Adds `generic_name`: the reference's name for the product, else openFDA's harmonized
-    generic name, else the active substance; null when none is known."""
-    keyed = drugs.withColumn("_key", normalized_product(F.col("product_name")))
-    joined = keyed.join(names.withColumnRenamed("product_name", "_key")
-                        .withColumnRenamed("generic_name", "_ref_generic"), "_key", "left")
-    return joined.withColumn(
-        "generic_name", F.coalesce("_ref_generic", "_openfda_generic", "_substance")
-    ).drop("_key", "_ref_generic")
+    """Adds `generic_name`: the reference's name for the first of these it knows — the product
+    name whole; the product name stripped (`strip_product`: `FLOMAX (TAMSULOSIN HYDROCHLORIDE)`
+    → FLOMAX, `VOLTAREN GEL` → VOLTAREN); the name in its brackets, else openFDA's generic name,
+    else the active substance, stripped (`SOMEBRAND (ZOLPIDEM TARTRATE)` → ZOLPIDEM) — else
+    openFDA's generic name, else the active substance, as given; null when none is known.
+
+    Three lookups, each only where the ones before found nothing: most products are known by
+    their whole name, and a lookup of a stripped name costs regular expressions. Each lookup is
+    a join all the same (a fallback per candidate made five, and drug rows 40% slower)."""
+    key = normalized_product(F.col("product_name"))
+    inner = bracketed(key)
+    candidates = [
+        key,
+        stripped_product(key),
+        F.coalesce(F.when(inner != "", stripped_product(inner)),
+                   stripped_product(normalized_product(F.col("_openfda_generic"))),
+                   stripped_product(normalized_product(F.col("_substance")))),
+    ]
+    found = drugs
+    known = F.lit(False)
+    for i, candidate in enumerate(candidates):
+        found = found.withColumn(f"_key{i}", F.when(~known, candidate)).join(
+            names.select(F.col("product_name").alias(f"_key{i}"), F.col("generic_name").alias(f"_ref{i}")),
+            f"_key{i}", "left")
+        known = known | F.col(f"_ref{i}").isNotNull()
+    refs = [f"_ref{i}" for i in range(len(candidates))]
+    return found.withColumn(
+        "generic_name", F.coalesce(*refs, "_openfda_generic", "_substance")
+    ).drop(*refs, *[f"_key{i}" for i in range(len(candidates))])
