@@ -155,8 +155,9 @@ def with_generic_name(drugs: DataFrame, names: DataFrame) -> DataFrame:
     openFDA's generic name, else the active substance, as given; null when none is known.
 
     Three lookups, each only where the ones before found nothing: most products are known by
-    their whole name, and a lookup of a stripped name costs regular expressions. Each lookup is
-    a join all the same (a fallback per candidate made five, and drug rows 40% slower)."""
+    their whole name, and a stripped name costs regular expressions. Each lookup is a join on
+    every row all the same: three make drug rows about 20% slower than one, five (a lookup per
+    name) 40-60% (docs/BENCHMARKS.md, session 21)."""
     key = normalized_product(F.col("product_name"))
     inner = bracketed(key)
     candidates = [
