@@ -45,10 +45,13 @@ class _OpenFile:
 
     def __init__(self, final: Path, tmp: Path, hour: int):
         self.final, self.tmp, self.hour = final, tmp, hour
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(tmp, "wb")  # noqa: SIM115 - closed in complete()
+        self.handle = None
         self.events = 0
         self.opened = time.monotonic()
+
+    def open(self) -> None:
+        self.tmp.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.tmp, "wb")  # noqa: SIM115 - closed in FileSink._complete
 
 
 def partition_for(key: str | None, seq: int, partitions: int) -> int:
@@ -99,20 +102,30 @@ class FileSink(Sink):
                       / f"{t.tm_mday:02d}" / f"{t.tm_hour:02d}")
             name = f"{t.tm_min:02d}{t.tm_sec:02d}-{self.writer}-{self._files_made:06d}.jsonl"
             self._files_made += 1
+            # known before it is opened, so that a Ctrl-C between the two leaves nothing behind
             current = self._open[partition] = _OpenFile(folder / name, folder / f".{name}.tmp",
                                                         hour)
+            current.open()
         return current
 
     def _complete(self, partition: int) -> None:
-        done = self._open.pop(partition, None)
+        """Renames a partition's open file to its final name. Safe to repeat: the file leaves
+        `_open` only once renamed, so a Ctrl-C anywhere in here leaves it for `close()` to
+        finish rather than a `.tmp` file behind."""
+        done = self._open.get(partition)
         if done is None:
             return
-        done.handle.flush()
-        if self.durable:
-            os.fsync(done.handle.fileno())
-        done.handle.close()
-        os.replace(done.tmp, done.final)
-        self.completed.append(done.final)
+        if done.handle is not None:
+            if not done.handle.closed:
+                done.handle.flush()
+                if self.durable:
+                    os.fsync(done.handle.fileno())
+                done.handle.close()
+            if done.tmp.exists():
+                os.replace(done.tmp, done.final)
+            if not self.completed or self.completed[-1] != done.final:
+                self.completed.append(done.final)
+        del self._open[partition]
 
     def send(self, events, starts=None) -> None:
         stats = self.stats

@@ -122,3 +122,60 @@ def test_seeded_runs_write_the_same_files_byte_for_byte(tmp_path):
         trees.append({str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*.jsonl")})
     assert trees[0] == trees[1] and len(trees[0]) > 10
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+
+class _InterruptAfter:
+    """A file handle whose `step` method does its work, then raises KeyboardInterrupt once."""
+
+    def __init__(self, handle, step: str):
+        self._handle, self._step, self._done = handle, step, False
+
+    def __getattr__(self, name):
+        real = getattr(self._handle, name)
+        if name != self._step or self._done:
+            return real
+
+        def then_interrupt(*args, **kwargs):
+            self._done = True
+            real(*args, **kwargs)
+            raise KeyboardInterrupt
+        return then_interrupt
+
+
+@pytest.mark.parametrize("step", ["open", "flush", "close", "replace"])
+def test_a_ctrl_c_anywhere_in_a_files_life_leaves_no_temporary_file(events, tmp_path, monkeypatch, step):
+    """Ctrl-C lands between two steps of opening or completing a file, and the run then closes
+    its sink: the file must end complete, or never have been made. A `.tmp` file left behind
+    is never renamed and its events never reach the pipeline (a generator CLI test saw one in
+    a full test run: the file had left the sink's open files before its rename)."""
+    import ingesters.files as files
+
+    one_hour = [e._replace(time=1_735_700_400.0 + i) for i, e in enumerate(events[:40])]
+    sink = FileSink(tmp_path, "adverse-events", partitions=1, roll_seconds=3600)
+    if step == "open":  # interrupted after the sink knows the file, before it exists
+        def interrupted(self):
+            monkeypatch.undo()
+            raise KeyboardInterrupt
+        monkeypatch.setattr(files._OpenFile, "open", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            sink.send(one_hour)
+    else:
+        sink.send(one_hour)
+        if step == "replace":
+            real_replace = files.os.replace
+
+            def replace_then_interrupt(*args):
+                monkeypatch.undo()
+                real_replace(*args)
+                raise KeyboardInterrupt
+            monkeypatch.setattr(files.os, "replace", replace_then_interrupt)
+        else:
+            sink._open[0].handle = _InterruptAfter(sink._open[0].handle, step)
+        with pytest.raises(KeyboardInterrupt):
+            sink.flush()
+    sink.close()
+    assert list(tmp_path.rglob("*.tmp")) == []
+    lines = sum(len(p.read_bytes().splitlines()) for p in _complete_files(tmp_path))
+    assert lines == (0 if step == "open" else 40)
+    assert len(sink.completed) == len(set(sink.completed))
