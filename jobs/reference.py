@@ -156,8 +156,8 @@ def with_generic_name(drugs: DataFrame, names: DataFrame) -> DataFrame:
 
     Three lookups, each only where the ones before found nothing: most products are known by
     their whole name, and a stripped name costs regular expressions. Each lookup is a join on
-    every row all the same: three make drug rows about 20% slower than one, five (a lookup per
-    name) 40-60% (docs/BENCHMARKS.md, session 21)."""
+    every row all the same: three make drug rows about a quarter slower than one, five (a
+    lookup per name) a quarter to three quarters (median runs, docs/BENCHMARKS.md, session 21)."""
     key = normalized_product(F.col("product_name"))
     inner = bracketed(key)
     candidates = [

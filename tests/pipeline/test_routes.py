@@ -62,9 +62,10 @@ def test_a_route_is_read_from_the_code_else_from_the_words(spark):
 
 
 @pytest.mark.spark
-def test_a_hostile_text_is_read_in_time_proportional_to_its_length(spark):
-    """A million-byte payload's dosage text of near-words (no nested repetition in the
-    pattern): read as no route, and the columns are as they were."""
+def test_a_long_text_of_near_words_reads_as_no_route(spark):
+    """A dosage text near the payload limit made of near-words (a stem cut short, a hyphened
+    GEL, ICE CREAM) reads as no route, and the frame keeps its columns. Its time is measured
+    in docs/BENCHMARKS.md (session 21), not here."""
     text = "INHA GE- LIQUI-GEL ICE CREAM " * 30_000
     df = spark.createDataFrame([("065", "X", text)], "route STRING, product STRING, text STRING")
     out = routes.with_group(df, "g", "route", "product", "text")
