@@ -133,28 +133,40 @@ def build_entries(
     return entries
 
 
+# Real reports often give a dose only as text; an injected overdose does too, this share of the
+# time (where the unit is one of mass, which the pipeline reads from text).
+OVERDOSE_DOSE_AS_TEXT_SHARE = 0.25
+_MASS_UNITS = ("mg", "ug", "g")
+
+
 def overdose_entry(drug: Drug, rng: random.Random) -> dict:
-    """A suspect-drug entry whose single dose alone is above the max daily dose."""
+    """A suspect-drug entry whose single dose alone is above the max daily dose (where the
+    drug has one; else far above its usual dose), in the structured fields or only as text."""
     if drug.max_daily_dose is not None:
         dose = drug.max_daily_dose * rng.uniform(1.5, 6.0)
     else:
         dose = drug.usual_single_dose * rng.uniform(8.0, 20.0)
     dose = float(f"{dose:.3g}")
     unit = UNIT_TEXT[drug.dose_unit]
-    entry = {
-        "drugcharacterization": "1",
-        "medicinalproduct": rng.choice(drug.product_names),
-        "drugstructuredosagenumb": number_text(dose),
-        "drugstructuredosageunit": drug.dose_unit_code,
-        "drugseparatedosagenumb": "1",
-        "drugintervaldosageunitnumb": "1",
-        "drugintervaldosagedefinition": "804",
-        "drugdosagetext": rng.choice(
+    entry = {"drugcharacterization": "1", "medicinalproduct": rng.choice(drug.product_names)}
+    if drug.dose_unit in _MASS_UNITS and rng.random() < OVERDOSE_DOSE_AS_TEXT_SHARE:
+        entry["drugdosagetext"] = rng.choice(
             (f"{number_text(dose)} {unit}, ONCE", f"{number_text(dose)} {unit}, TOTAL",
-             f"{number_text(dose)} {unit}, QD", "UNK, OVERDOSE")
-        ),
+             f"{number_text(dose)} {unit}, QD", f"{number_text(dose)} {UNIT_WORD[drug.dose_unit]}"))
+    else:
+        entry.update({
+            "drugstructuredosagenumb": number_text(dose),
+            "drugstructuredosageunit": drug.dose_unit_code,
+            "drugseparatedosagenumb": "1",
+            "drugintervaldosageunitnumb": "1",
+            "drugintervaldosagedefinition": "804",
+            "drugdosagetext": rng.choice(
+                (f"{number_text(dose)} {unit}, ONCE", f"{number_text(dose)} {unit}, TOTAL",
+                 f"{number_text(dose)} {unit}, QD", "UNK, OVERDOSE")),
+        })
+    entry.update({
         "drugadministrationroute": drug.routes[0],
         "actiondrug": rng.choice(("1", "5", "6")),
         "activesubstance": {"activesubstancename": drug.generic_name},
-    }
+    })
     return entry

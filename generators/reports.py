@@ -39,6 +39,8 @@ from generators.sampling import TABLE_BITS, TABLE_SIZE, mapping_table, weighted_
 
 SENDER = {"sendertype": "2", "senderorganization": "FDA-Public Use"}
 RECEIVER = {"receivertype": "6", "receiverorganization": "FDA"}
+# Injected overdoses that name no overdose term: the dose alone shows them.
+OVERDOSE_DOSE_ONLY_SHARE = 0.15
 OVERDOSE_TERM_WEIGHTS = {
     "Overdose": 40, "Intentional overdose": 18, "Accidental overdose": 15,
     "Toxicity to various agents": 15, "Poisoning": 4, "Poisoning deliberate": 4,
@@ -407,13 +409,18 @@ class ReportFactory:
 
     def overdose_report(self, rng: random.Random, report_id: str, arrival_day: int,
                         receive_day: int, drug_i: int, country: str) -> bytes:
-        """An overdose of one drug: overdose terms, and a single dose above its max daily dose."""
+        """An overdose of one drug: a single dose above its max daily dose, and overdose terms
+        — except in a share of reports that give only the dose (where the drug has a maximum),
+        which the pipeline's dose rule must find alone."""
+        drug = self.drugs[drug_i]
         terms = [self.overdose_terms[int(rng.random() * 1024)]]
         if rng.random() < 0.35:
             second = self.overdose_terms[int(rng.random() * 1024)]
             if second not in terms:
                 terms.append(second)
-        entry = overdose_entry(self.drugs[drug_i], rng)
+        if drug.max_daily_dose is not None and rng.random() < OVERDOSE_DOSE_ONLY_SHARE:
+            terms = []
+        entry = overdose_entry(drug, rng)
         return self.report_bytes(rng, report_id, arrival_day, receive_day, drug_i, country=country,
                                  extra_terms=tuple(terms), suspect_entry=entry,
                                  force_serious=True)

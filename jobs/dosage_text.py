@@ -4,9 +4,9 @@ say nothing. Real reports often carry the dose only as text — "157.3 MCG/DAY",
 frequency only in the text ("25 MG, ONCE AT NIGHT", "15 MG, Q 4 WEEKS").
 
 The reading is narrow on purpose, because a dose read too high raises a false overdose:
-- an amount is read only where the text starts with a number and a unit of mass, and nothing
-  in the text makes it a dose per body weight, area, volume or hour ("15 MG/KG",
-  "1000 MG/M2", "2 MG/H");
+- an amount is read only where the text starts with a number and a unit of mass, dosage
+  forms (DF) or international units (IU), and nothing in the text makes it a dose per body
+  weight, area, volume or hour ("15 MG/KG", "1000 MG/M2", "2 MG/H");
 - ranges, products and combinations ("500-1000 MG", "2 X 500 MG", "50/140 MG",
   "160/4.5MCG") and every other text ("UNK", "HALF A TABLET") leave the dose unknown;
 - a frequency is read from the abbreviations and phrases below, at most 24 doses a day; a
@@ -29,14 +29,17 @@ SOURCE_TEXT_FREQUENCY = "structured, frequency from text"
 DAYS = {"year": 365.25, "month": 30.4375, "week": 7.0, "day": 1.0, "hour": 1 / 24, "minute": 1 / 1440}
 MAX_DOSES_PER_DAY = 24.0
 
-# The text's unit of mass → ICH E2B's unit code (silver.DOSE_UNITS gives the factor to mg).
+# The text's unit → ICH E2B's unit code (silver.DOSE_UNITS gives a mass's factor to mg; DF and
+# IU have none, and gold compares them only with a reference dose in the same unit). Not
+# "UNITS" or "U": a count of units is as often tablets as international units.
 # Upper-casing turns "µg" and "μg" into "ΜG" (Greek capital mu).
-_MASS_UNITS = {"MG": "003", "MGS": "003", "MILLIGRAM": "003", "MILLIGRAMS": "003",
-               "MCG": "004", "UG": "004", "ΜG": "004", "MICROGRAM": "004", "MICROGRAMS": "004",
-               "G": "002", "GM": "002", "GRAM": "002", "GRAMS": "002",
-               "NG": "005", "NANOGRAM": "005", "NANOGRAMS": "005"}
-_UNIT_ALTERNATIVES = "|".join(sorted(_MASS_UNITS, key=len, reverse=True))
-# A number, then a unit of mass that is a whole word, not followed by "/x" or "PER x" unless x is
+_UNITS = {"MG": "003", "MGS": "003", "MILLIGRAM": "003", "MILLIGRAMS": "003",
+          "MCG": "004", "UG": "004", "ΜG": "004", "MICROGRAM": "004", "MICROGRAMS": "004",
+          "G": "002", "GM": "002", "GRAM": "002", "GRAMS": "002",
+          "NG": "005", "NANOGRAM": "005", "NANOGRAMS": "005",
+          "DF": "032", "IU": "025"}
+_UNIT_ALTERNATIVES = "|".join(sorted(_UNITS, key=len, reverse=True))
+# A number, then a unit that is a whole word, not followed by "/x" or "PER x" unless x is
 # a day ("MG/DAY" is a daily dose, "MG/KG" is not a dose at all).
 AMOUNT = (r"^([0-9][0-9,]*(?:\.[0-9]+)?|[.,][0-9]+)\s*(" + _UNIT_ALTERNATIVES + r")(?![\p{L}0-9])"
           r"(?!\s*+(?:/|PER\b)\s*+(?!(?:DAY|D)\b))")  # possessive: no backtracking past the space
@@ -106,7 +109,7 @@ def read(df: DataFrame, text: str) -> DataFrame:
     regular expressions in the drug rows' plan instead of 58, and 12.8-14.9 s instead of
     10.1-11.3 s for 200,000 reports' drugs (docs/BENCHMARKS.md, session 20)."""
     t = F.col(text)
-    units = F.create_map(*[F.lit(x) for kv in _MASS_UNITS.items() for x in kv])
+    units = F.create_map(*[F.lit(x) for kv in _UNITS.items() for x in kv])
     matched = (df.withColumn("_text_number", F.regexp_extract(t, AMOUNT, 1))
                .withColumn("_text_unit_word", F.regexp_extract(t, AMOUNT, 2))
                .withColumn("_text_relative", t.rlike(PER_SOMETHING))

@@ -42,6 +42,12 @@ def _fmt(value: Column, decimals: int = 1) -> Column:
     return F.format_number(value, decimals)
 
 
+def _fmt_dose(value: Column) -> Column:
+    """A dose for a reason's text: one decimal, three below 1 (10 micrograms is "0.010 mg",
+    not "0.0 mg")."""
+    return F.when(F.abs(value) < 1, _fmt(value, 3)).otherwise(_fmt(value))
+
+
 def _reasons(*candidates: Column) -> Column:
     return F.filter(F.array(*candidates), lambda r: r.isNotNull())
 
@@ -72,22 +78,30 @@ def drug_findings(drugs: DataFrame, reports: DataFrame, facts: DataFrame) -> Dat
     # patch, a pump into the spine) is on another scale and is not compared (`jobs.routes`).
     same_route = (F.col("_route_group").isNull() | F.col("dose_route_group").isNull()
                   | (F.col("_route_group") == F.col("dose_route_group")))
+    # The reference's doses are in mg for a drug dosed by mass, else in its own unit (IU, DF,
+    # ml): a dose is compared in mg, or as reported where it is in that same unit (2 DF of a
+    # one-tablet-a-day drug, 300 IU of insulin); 20 DF of a drug dosed in mg is not compared.
+    in_mg = F.col("reference_dose_unit") == "mg"
+    in_unit = F.col("dose_unit") == F.col("reference_dose_unit")
+    single = F.when(in_mg, F.col("dose_mg")).when(in_unit, F.col("dose_amount"))
     # What the patient takes on a day with a dose: the daily average where doses come more
     # than once a day, the single dose where they come less often — a weekly dose is taken
     # whole on its day, and its average per day would hide a single dose above the maximum.
-    dose = F.greatest(F.col("daily_dose_mg"), F.col("dose_mg"))
+    dose = F.greatest(F.when(in_mg, F.col("daily_dose_mg")).when(in_unit, F.col("daily_dose_amount")),
+                      single)
+    unit = F.concat(F.lit(" "), F.col("reference_dose_unit"))
     name = F.coalesce(F.col("generic_name"), F.col("product_name"))
     read_from_text = F.when(F.col("dose_source") != dosage_text.SOURCE_STRUCTURED,
                             F.concat(F.lit(" ("), F.col("dose_source"), F.lit(")"))).otherwise(F.lit(""))
     above_max = F.when(
-        same_route & (dose > F.col("max_daily_dose_mg")),
-        F.concat(F.lit("dose above maximum daily dose: "), name, F.lit(" "), _fmt(dose),
-                 F.lit(" mg > "), _fmt(F.col("max_daily_dose_mg")), F.lit(" mg"), read_from_text))
+        same_route & (dose > F.col("max_daily_dose")),
+        F.concat(F.lit("dose above maximum daily dose: "), name, F.lit(" "), _fmt_dose(dose), unit,
+                 F.lit(" > "), _fmt_dose(F.col("max_daily_dose")), unit, read_from_text))
     far_from_usual = F.when(
-        same_route & ((F.col("dose_mg") > F.col("usual_dose_mg") * DOSE_FAR_ABOVE_USUAL)
-                      | (F.col("dose_mg") < F.col("usual_dose_mg") * DOSE_FAR_BELOW_USUAL)),
-        F.concat(F.lit("dose far outside the usual range: "), name, F.lit(" "), _fmt(F.col("dose_mg")),
-                 F.lit(" mg vs usual "), _fmt(F.col("usual_dose_mg")), F.lit(" mg"), read_from_text))
+        same_route & ((single > F.col("usual_dose") * DOSE_FAR_ABOVE_USUAL)
+                      | (single < F.col("usual_dose") * DOSE_FAR_BELOW_USUAL)),
+        F.concat(F.lit("dose far outside the usual range: "), name, F.lit(" "), _fmt_dose(single), unit,
+                 F.lit(" vs usual "), _fmt_dose(F.col("usual_dose")), unit, read_from_text))
     age = F.col("patient_age_years")
     outside_population = F.when(
         (F.col("drugcharacterization") == 1)

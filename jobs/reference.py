@@ -24,10 +24,13 @@ DRUGS_FILE = REFERENCE_DIR / "drugs.jsonl"
 DEMOGRAPHICS_FILE = REFERENCE_DIR / "demographics.yaml"
 
 NAMES_SCHEMA = "product_name STRING, generic_name STRING"
-FACTS_SCHEMA = ("generic_name STRING, drug_class STRING, usual_dose_mg DOUBLE, "
-                "max_daily_dose_mg DOUBLE, dose_route_group STRING, min_age_years DOUBLE, "
+FACTS_SCHEMA = ("generic_name STRING, drug_class STRING, usual_dose DOUBLE, max_daily_dose DOUBLE, "
+                "reference_dose_unit STRING, dose_route_group STRING, min_age_years DOUBLE, "
                 "max_age_years DOUBLE, sex STRING")
-TO_MG = {"mg": 1.0, "ug": 1e-3, "g": 1e3}  # doses in DF or IU have no mg equivalent
+TO_MG = {"mg": 1.0, "ug": 1e-3, "g": 1e3}
+# Units with no mg equivalent, as silver names them (silver.OTHER_DOSE_UNITS): a dose in one of
+# these is compared only with a reference dose in the same unit.
+COUNTED_UNITS = {"IU": "IU", "DF": "DF", "mL": "ml"}
 # A patient is implausible for a product only well outside the ages it is given at: below
 # 60% of the youngest band's lower age, or 15 years past the oldest band.
 MIN_AGE_SLACK, MAX_AGE_SLACK = 0.6, 15.0
@@ -104,8 +107,14 @@ def population(drug: dict) -> tuple[float | None, float | None, str | None]:
     return min(b[0] for b in bands) * MIN_AGE_SLACK, max(b[1] for b in bands) + MAX_AGE_SLACK, sex
 
 
-def _mg(amount, unit: str) -> float | None:
-    factor = TO_MG.get(unit)
+def _compared_unit(unit: str) -> str | None:
+    """The unit gold compares a drug's doses in, as silver names it: mg for a mass, else the
+    reference's own."""
+    return "mg" if unit in TO_MG else COUNTED_UNITS.get(unit)
+
+
+def _in_compared_unit(amount, unit: str) -> float | None:
+    factor = TO_MG.get(unit, 1.0 if unit in COUNTED_UNITS else None)
     return float(amount) * factor if factor is not None and amount is not None else None
 
 
@@ -128,12 +137,16 @@ def product_names(spark: SparkSession) -> DataFrame:
 
 
 def drug_facts(spark: SparkSession) -> DataFrame:
+    """Per generic name: its class, usual single dose and maximum daily dose (in
+    `reference_dose_unit`: mg for a mass, else the reference's own unit, IU, DF or ml), the
+    route group those doses are for, and its patients' plausible ages and sex."""
     rows = []
     for drug in drug_records():
         min_age, max_age, sex = population(drug)
+        unit = drug.get("dose_unit")
         rows.append((drug["generic_name"].strip().upper(), drug["drug_class"],
-                     _mg(drug.get("usual_single_dose"), drug.get("dose_unit")),
-                     _mg(drug.get("max_daily_dose"), drug.get("dose_unit")),
+                     _in_compared_unit(drug.get("usual_single_dose"), unit),
+                     _in_compared_unit(drug.get("max_daily_dose"), unit), _compared_unit(unit),
                      # the doses are for the drug's first route (`jobs.routes`)
                      routes.group_of_code(drug["routes"][0]), min_age, max_age, sex))
     return spark.createDataFrame(rows, FACTS_SCHEMA)

@@ -423,10 +423,13 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
     # a product overflows where its factors do not
     dose_mg = finite(F.col("dose_amount") * _mg_per_unit(F.col("_unit_code")))
     # The text's frequency, where the structured fields have none, counts only if the text is
-    # about the same dose: it names no amount, or the structured one.
+    # about the same dose: it names no amount, or the structured one (in mg, or as written
+    # where the unit has no mg: "1 DF, BID").
     text_mg = F.col("_text_amount") * _mg_per_unit(F.col("_text_unit"))
     same_dose = (F.col("_text_amount").isNull()
-                 | (F.abs(text_mg - F.col("dose_mg")) <= 1e-9 * F.greatest(text_mg, F.col("dose_mg"))))
+                 | (F.abs(text_mg - F.col("dose_mg")) <= 1e-9 * F.greatest(text_mg, F.col("dose_mg")))
+                 | ((F.col("_text_unit") == F.col("_unit_code"))
+                    & (F.col("_text_amount") == F.col("_amount"))))
     frequency_from_text = (F.col("_interval_days").isNull() & F.col("_text_doses").isNotNull()
                            & (F.col("_from_text") | same_dose))
     dosed = (chosen.withColumn("dose_unit", F.coalesce(mass[F.col("_unit_code")], other[F.col("_unit_code")]))
@@ -439,6 +442,9 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
              .withColumn("daily_dose_mg", F.when(
                  F.col("_interval_days") > 0,
                  finite(F.col("dose_mg") * F.col("_per_interval") / F.col("_interval_days"))))
+             .withColumn("daily_dose_amount", F.when(
+                 F.col("_interval_days") > 0,
+                 finite(F.col("dose_amount") * F.col("_per_interval") / F.col("_interval_days"))))
              .withColumn("dose_source", F.when(F.col("dose_amount").isNull(), None)
                          .when(F.col("_from_text"), F.lit(dosage_text.SOURCE_TEXT))
                          .when(F.col("_frequency_from_text"), F.lit(dosage_text.SOURCE_TEXT_FREQUENCY))

@@ -143,6 +143,9 @@ DRUG = Table(
         # end (`ensure`)
         "dose_source STRING",
         "drugdosageform STRING",  # as reported: TABLET, GEL, TRANSDERMAL PATCH, …
+        # dose × doses per day in `dose_unit`: the daily dose of a unit with no mg equivalent
+        # (2 DF, 40 IU) as well
+        "daily_dose_amount DOUBLE",
     ),
     key=("safetyreportid", "drug_seq"),
     change_data_feed=True,

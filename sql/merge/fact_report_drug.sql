@@ -41,10 +41,11 @@ WHEN MATCHED THEN UPDATE SET
         receivedate = s.receivedate,
         silver_updated_at = s.silver_updated_at,
         dose_source = s.dose_source,
-        drugdosageform = s.drugdosageform
+        drugdosageform = s.drugdosageform,
+        daily_dose_amount = s.daily_dose_amount
 WHEN NOT MATCHED BY TARGET AND s._change_type <> 'delete' THEN
-    INSERT (safetyreportid, safetyreportversion, drug_seq, medicinalproduct, product_name, generic_name, drugcharacterization, drugindication, drugdosagetext, dose_amount, dose_unit, dose_mg, daily_dose_mg, drugadministrationroute, actiondrug, receivedate, silver_updated_at, dose_source, drugdosageform)
-    VALUES (s.safetyreportid, s.safetyreportversion, s.drug_seq, s.medicinalproduct, s.product_name, s.generic_name, s.drugcharacterization, s.drugindication, s.drugdosagetext, s.dose_amount, s.dose_unit, s.dose_mg, s.daily_dose_mg, s.drugadministrationroute, s.actiondrug, s.receivedate, s.silver_updated_at, s.dose_source, s.drugdosageform);
+    INSERT (safetyreportid, safetyreportversion, drug_seq, medicinalproduct, product_name, generic_name, drugcharacterization, drugindication, drugdosagetext, dose_amount, dose_unit, dose_mg, daily_dose_mg, drugadministrationroute, actiondrug, receivedate, silver_updated_at, dose_source, drugdosageform, daily_dose_amount)
+    VALUES (s.safetyreportid, s.safetyreportversion, s.drug_seq, s.medicinalproduct, s.product_name, s.generic_name, s.drugcharacterization, s.drugindication, s.drugdosagetext, s.dose_amount, s.dose_unit, s.dose_mg, s.daily_dose_mg, s.drugadministrationroute, s.actiondrug, s.receivedate, s.silver_updated_at, s.dose_source, s.drugdosageform, s.daily_dose_amount);
 
 -- New dimension members, so every fact row finds its dimension row.
 MERGE INTO vigil.dim_drug AS t

@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from generators.clock import parse_instant
+from generators.drug_entries import UNIT_TEXT, UNIT_WORD
 from generators.ground_truth import GroundTruth, read_manifest
 from generators.reference import OVERDOSE_PTS, load_reference
 from generators.runner import _drive
@@ -37,12 +38,24 @@ def _report(event):
         return None
 
 
+def _dose(entry, drug) -> float | None:
+    """The structured dose, else the one the dosage text gives in the drug's unit
+    ("2400 MG, ONCE"; not "1 DF, UNK" of a drug dosed in mg)."""
+    if "drugstructuredosagenumb" in entry:
+        return float(entry["drugstructuredosagenumb"])
+    amount, _, rest = entry.get("drugdosagetext", "").partition(" ")
+    unit = rest.split(",")[0]
+    if unit in (UNIT_TEXT[drug.dose_unit], UNIT_WORD[drug.dose_unit]):
+        return float(amount)
+    return None
+
+
 def _over_max(report) -> bool:
     ref = load_reference()
     entry = report["patient"]["drug"][0]
     drug = ref.drug_by_name[entry["medicinalproduct"].upper()]
-    return (drug.max_daily_dose is not None and "drugstructuredosagenumb" in entry
-            and float(entry["drugstructuredosagenumb"]) > drug.max_daily_dose)
+    dose = _dose(entry, drug)
+    return drug.max_daily_dose is not None and dose is not None and dose > drug.max_daily_dose
 
 
 def test_every_anomaly_of_the_scenario_has_a_line(manifest):
@@ -72,15 +85,21 @@ def test_overdose_cluster_exactly(manifest, by_seq, demo_stream):
     carriers = set(line["event_seqs"])
     first_versions = [s for s in carriers if s % 4 == 0]
     assert len(first_versions) == 60  # 30 a day for 2 days
+    named, dose_as_text = 0, 0
     for seq in carriers:
         report = _report(by_seq[seq])
         assert report["occurcountry"] == "US"
-        assert report["patient"]["drug"][0]["activesubstance"]["activesubstancename"] == "OXYCODONE"
-        assert {r["reactionmeddrapt"] for r in report["patient"]["reaction"]} & set(OVERDOSE_PTS)
+        suspect = report["patient"]["drug"][0]
+        assert suspect["activesubstance"]["activesubstancename"] == "OXYCODONE"
+        named += bool({r["reactionmeddrapt"] for r in report["patient"]["reaction"]} & set(OVERDOSE_PTS))
+        dose_as_text += "drugstructuredosagenumb" not in suspect
         assert report["serious"] == "1"
-        assert _over_max(report)
+        assert _over_max(report)  # every one shows its dose, structured or as text
         if seq % 4 == 0:
             assert start <= by_seq[seq].time < end
+    # most name the overdose; some give only the dose, some give the dose only as text
+    assert 0.6 * len(carriers) < named < len(carriers)
+    assert 0 < dose_as_text < 0.5 * len(carriers)
     # and nothing else: no other report has a dose above the maximum
     faults = {s for x in manifest.values() if x["type"] == "data_fault" for s in x["event_seqs"]}
     others = [e for e in demo_stream[1]

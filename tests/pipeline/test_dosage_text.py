@@ -9,7 +9,7 @@ from jobs.silver_rules import upper_words
 
 pytestmark = pytest.mark.spark
 
-MG, UG, G = "003", "004", "002"
+MG, UG, G, DF, IU = "003", "004", "002", "032", "025"
 DAY, WEEK = 1.0, 7.0
 
 # text → (amount, unit code, (doses, every days)); None where nothing may be read
@@ -23,7 +23,7 @@ CASES = {
     "25 MG, ONCE AT NIGHT": (25.0, MG, None),
     "50 MG, UNK (FREQUENCY 2)": (50.0, MG, None),
     "15 MG, Q 4 WEEKS, INTRAVENOUS": (15.0, MG, (1, 4 * WEEK)),
-    "1 DF, TID  (SPRAY) (MORNING, NOON AND NIGHT)": (None, None, (3, DAY)),  # no mass
+    "1 DF, TID  (SPRAY) (MORNING, NOON AND NIGHT)": (1.0, DF, (3, DAY)),
     "UNK, QOD": (None, None, (1, 2.0)),
     "0.1 U/KG": (None, None, None),
     "50/140 MG, UNKNOWN": (None, None, None),
@@ -49,6 +49,12 @@ CASES = {
     "10 µg daily": (10.0, UG, (1, DAY)),
     "  60   G  ": (60.0, G, None),
     "10000 MG, ONCE": (10000.0, MG, None),
+    # dosage forms and international units, which gold compares only in the reference's unit
+    "2 DF, BID": (2.0, DF, (2, DAY)),
+    "20 IU, QD": (20.0, IU, (1, DAY)),
+    "28 df once": (28.0, DF, None),
+    "10 IU/KG": (None, None, None),
+    "10 UNITS, QD": (None, None, (1, DAY)),  # tablets or international units: not said
     # a dose per body weight, area, volume, hour or tablet is no amount
     "15 mg/kg/day": (None, None, (1, DAY)),
     "10 MG PER KG": (None, None, None),

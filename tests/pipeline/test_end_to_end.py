@@ -100,9 +100,14 @@ def test_overdose_cluster_is_found_and_background_is_not_over_flagged(spark, dem
         if line["type"] not in ("followup", "duplicate"):  # those are background reports
             injected |= set(line["safetyreportids"])
         if line["type"] == "overdose_cluster":
-            cluster = flags.where(F.col("safetyreportid").isin(line["safetyreportids"]))
-            assert cluster.count() == len(line["safetyreportids"])
-            assert cluster.where("is_overdose").count() == cluster.count()
+            cluster = flags.where(F.col("safetyreportid").isin(line["safetyreportids"])).collect()
+            assert len(cluster) == len(line["safetyreportids"])
+            # each by its dose (structured or only as text), whether or not it names an overdose
+            dose_reason = f"dose above maximum daily dose: {line['params']['drug']} "
+            for r in cluster:
+                assert r.is_overdose and any(x.startswith(dose_reason) for x in r.overdose_reasons), r
+            assert any(x.endswith("(dosage text)") for r in cluster for x in r.overdose_reasons)
+            assert not all(any(x.startswith("overdose term") for x in r.overdose_reasons) for r in cluster)
     background = flags.where(~F.col("safetyreportid").isin(sorted(injected)))
     n = background.count()
     assert background.where("is_overdose").count() <= MAX_BACKGROUND_OVERDOSE_SHARE * n

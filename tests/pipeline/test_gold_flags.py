@@ -77,6 +77,25 @@ CASES = {
     "vaginal_estradiol": report(patient_drug=[drug("Vagifem", dose=10, unit="004", route="067")]),
     "oral_estradiol_10ug": report(patient_drug=[drug("Vagifem", dose=10, unit="004", route="048")]),
     "unknown_route": report(patient_drug=[drug(dose=5, route="065")]),
+    # Doses in a unit with no mg equivalent are compared with a reference dose in that unit:
+    # Biktarvy is one tablet (DF) a day, Yaz one, Lantus about 20 IU a day, Symbicort two
+    # inhalations (DF) twice a day at most.
+    "biktarvy_two_a_day": report(patient_drug=[drug("Biktarvy", dose=1, unit="032", per=2, every=1,
+                                                    interval="804")]),
+    "biktarvy_one_a_day": report(patient_drug=[drug("Biktarvy", dose=1, unit="032", every=1,
+                                                    interval="804")]),
+    "yaz_whole_pack": report(patient_drug=[drug("Yaz", dose=28, unit="032")]),
+    "biktarvy_as_text": report(patient_drug=[drug("Biktarvy", text="2 DF, QD")]),
+    "biktarvy_frequency_as_text": report(patient_drug=[drug("Biktarvy", dose=1, unit="032",
+                                                            text="1 DF, BID")]),
+    "lantus_300_iu": report(patient_drug=[drug("Lantus", dose=300, unit="025", every=1, interval="804")]),
+    "lantus_40_iu": report(patient_drug=[drug("Lantus", dose=40, unit="025", every=1, interval="804")]),
+    "symbicort_within_max": report(patient_drug=[drug("Symbicort", dose=2, unit="032", per=2, every=1,
+                                                      interval="804", route="055")]),
+    # 20 tablets of a drug the reference doses in mg: the tablets' strength is not known
+    "tylenol_in_tablets": report(patient_drug=[drug(dose=20, unit="032", per=4, every=1, interval="804")]),
+    # insulin in ml: not the reference's unit either
+    "lantus_in_ml": report(patient_drug=[drug("Lantus", dose=30, unit="012")]),
 }
 
 
@@ -220,9 +239,9 @@ def test_the_reference_tables_are_broadcast_into_the_batch_joins(spark, typed, f
      ["dose far outside the usual range: DICLOFENAC 2,000.0 mg vs usual 50.0 mg (dosage text)"]),
     ("intrathecal_baclofen", [], []),
     ("baclofen_no_route",
-     [], ["dose far outside the usual range: BACLOFEN 0.2 mg vs usual 10.0 mg (dosage text)"]),
+     [], ["dose far outside the usual range: BACLOFEN 0.157 mg vs usual 10.0 mg (dosage text)"]),
     ("vaginal_estradiol", [], []),
-    ("oral_estradiol_10ug", [], ["dose far outside the usual range: ESTRADIOL 0.0 mg vs usual 1.0 mg"]),
+    ("oral_estradiol_10ug", [], ["dose far outside the usual range: ESTRADIOL 0.010 mg vs usual 1.0 mg"]),
     ("unknown_route", [], ["dose far outside the usual range: ACETAMINOPHEN 5.0 mg vs usual 1,000.0 mg"]),
 ])
 def test_a_dose_is_compared_only_by_the_route_the_reference_is_for(flagged, case, overdose, anomaly):
@@ -232,3 +251,44 @@ def test_a_dose_is_compared_only_by_the_route_the_reference_is_for(flagged, case
     r = flagged[case]
     assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
     assert r.is_overdose == bool(overdose) and r.is_anomaly == bool(anomaly)
+
+
+@pytest.mark.parametrize(("case", "overdose", "anomaly"), [
+    ("biktarvy_two_a_day", ["dose above maximum daily dose: BICTEGRAVIR, EMTRICITABINE AND TENOFOVIR "
+                            "ALAFENAMIDE 2.0 DF > 1.0 DF"], []),
+    ("biktarvy_one_a_day", [], []),
+    ("yaz_whole_pack", ["dose above maximum daily dose: DROSPIRENONE AND ETHINYL ESTRADIOL 28.0 DF > 1.0 DF"],
+     ["dose far outside the usual range: DROSPIRENONE AND ETHINYL ESTRADIOL 28.0 DF vs usual 1.0 DF"]),
+    ("biktarvy_as_text", ["dose above maximum daily dose: BICTEGRAVIR, EMTRICITABINE AND TENOFOVIR "
+                          "ALAFENAMIDE 2.0 DF > 1.0 DF (dosage text)"], []),
+    ("biktarvy_frequency_as_text", ["dose above maximum daily dose: BICTEGRAVIR, EMTRICITABINE AND "
+                                    "TENOFOVIR ALAFENAMIDE 2.0 DF > 1.0 DF"
+                                    " (structured, frequency from text)"], []),
+    ("lantus_300_iu", [], ["dose far outside the usual range: INSULIN GLARGINE 300.0 IU vs usual 20.0 IU"]),
+    ("lantus_40_iu", [], []),
+    ("symbicort_within_max", [], []),
+    ("tylenol_in_tablets", [], []),
+    ("lantus_in_ml", [], []),
+])
+def test_a_dose_in_tablets_or_units_is_compared_with_the_reference_in_the_same_unit(
+        typed, flagged, case, overdose, anomaly):
+    """A dose reported in dosage forms (DF) or international units (IU) has no mg value; it is
+    compared with the reference's dose where the reference counts in the same unit, and not at
+    all where it does not (20 tablets of a drug dosed in mg, insulin in ml)."""
+    r = flagged[case]
+    assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
+    assert r.is_overdose == bool(overdose) and r.is_anomaly == bool(anomaly)
+
+
+@pytest.mark.parametrize(("case", "dose"), [
+    # (dose_amount, dose_unit, daily_dose_amount, daily_dose_mg)
+    ("biktarvy_two_a_day", (1.0, "DF", 2.0, None)),
+    ("lantus_300_iu", (300.0, "IU", 300.0, None)),
+    ("yaz_whole_pack", (28.0, "DF", None, None)),
+    ("above_max", (1000.0, "mg", 12000.0, 12000.0)),  # 1 g every 2 h
+    ("text_above_max", (2.0, "g", 8.0, 8000.0)),  # "2 G, QID"
+])
+def test_the_daily_dose_is_kept_in_the_unit_reported(typed, case, dose):
+    _, drugs = typed
+    d = drugs.where(F.col("safetyreportid") == IDS[case]).first()
+    assert (d.dose_amount, d.dose_unit, d.daily_dose_amount, d.daily_dose_mg) == pytest.approx(dose)

@@ -143,8 +143,9 @@ def test_empty_and_odd_lists_of_generic_names_do_not_stop_the_stream(spark, fres
     assert table(spark, fresh_settings, tables.QUARANTINE).count() == 0
 
 
-@pytest.mark.parametrize("lacking", [("drugdosageform",), ("dose_source", "drugdosageform")],
-                         ids=["session-20", "before-session-20"])
+@pytest.mark.parametrize("lacking", [("daily_dose_amount",), ("drugdosageform", "daily_dose_amount"),
+                                     ("dose_source", "drugdosageform", "daily_dose_amount")],
+                         ids=["session-21", "session-20", "before-session-20"])
 def test_a_drug_table_made_by_an_earlier_version_gets_the_new_columns(spark, fresh_settings, lacking):
     """A deployment upgraded in place: its drug table lacks the columns added since; the stage
     adds them (at the end, in the contract's order, null in the old rows) and fills them for
@@ -159,8 +160,8 @@ def test_a_drug_table_made_by_an_earlier_version_gets_the_new_columns(spark, fre
     drugs = table(spark, fresh_settings, tables.DRUG)
     assert drugs.columns == tables.DRUG.columns
     d = drugs.first()
-    assert (d.dose_mg, d.daily_dose_mg, d.dose_source, d.drugdosageform) == (
-        1000.0, 3000.0, "dosage text", "TABLET")
+    assert (d.dose_mg, d.daily_dose_mg, d.dose_source, d.drugdosageform, d.daily_dose_amount) == (
+        1000.0, 3000.0, "dosage text", "TABLET", 3.0)
 
 
 class CrashBeforeReports(silver.SilverWriter):
