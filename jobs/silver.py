@@ -423,13 +423,15 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
     # a product overflows where its factors do not
     dose_mg = finite(F.col("dose_amount") * _mg_per_unit(F.col("_unit_code")))
     # The text's frequency, where the structured fields have none, counts only if the text is
-    # about the same dose: it names no amount, or the structured one (in mg, or as written
-    # where the unit has no mg: "1 DF, BID").
+    # about the same dose: it names no amount, or the structured one (in mg, or as written in
+    # the same unit: "1 DF, BID" with 1 DF), or a count the structured mass cannot be compared
+    # with ("1 DF, BID" with 500 mg: one tablet of 500 mg).
     text_mg = F.col("_text_amount") * _mg_per_unit(F.col("_text_unit"))
+    same_unit = F.col("_text_unit").eqNullSafe(F.col("_unit_code"))
     same_dose = (F.col("_text_amount").isNull()
+                 | (text_mg.isNull() & ~same_unit)
                  | (F.abs(text_mg - F.col("dose_mg")) <= 1e-9 * F.greatest(text_mg, F.col("dose_mg")))
-                 | ((F.col("_text_unit") == F.col("_unit_code"))
-                    & (F.col("_text_amount") == F.col("_amount"))))
+                 | (same_unit & (F.col("_text_amount") == F.col("_amount"))))
     frequency_from_text = (F.col("_interval_days").isNull() & F.col("_text_doses").isNotNull()
                            & (F.col("_from_text") | same_dose))
     dosed = (chosen.withColumn("dose_unit", F.coalesce(mass[F.col("_unit_code")], other[F.col("_unit_code")]))

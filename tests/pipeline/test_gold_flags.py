@@ -59,6 +59,10 @@ CASES = {
     "text_per_kg": report(patient_drug=[drug(text="150 MG/KG")]),
     # the text speaks of another amount than the structured fields: its frequency is not used
     "text_other_dose": report(patient_drug=[drug(dose=500, text="1000 MG QID")]),
+    # a count in the text, a mass in the structured fields: one tablet of 500 mg twice a day
+    "tablets_text_mg_amount": report(patient_drug=[drug(dose=500, text="1 DF, BID")]),
+    # the text counts other tablets than the structured fields: its frequency is not used
+    "text_other_count": report(patient_drug=[drug("Biktarvy", dose=1, unit="032", text="2 DF, BID")]),
     # the structured interval wins over the text's
     "structured_interval_wins": report(patient_drug=[drug(dose=1000, every=1, interval="804",
                                                           text="1000 MG QID")]),
@@ -148,6 +152,8 @@ def test_a_clean_report_has_no_flags(flagged, case):
     ("text_per_kg", (None, None, None, None, None)),
     ("text_other_dose", (500.0, "mg", 500.0, None, "structured")),
     ("structured_interval_wins", (1000.0, "mg", 1000.0, 1000.0, "structured")),
+    ("tablets_text_mg_amount", (500.0, "mg", 500.0, 1000.0, "structured, frequency from text")),
+    ("text_other_count", (1.0, "DF", None, None, "structured")),
     ("no_suspect", (None, None, None, None, None)),
 ])
 def test_where_each_dose_comes_from(typed, case, dose):
