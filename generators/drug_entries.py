@@ -147,22 +147,19 @@ def overdose_entry(drug: Drug, rng: random.Random) -> dict:
     else:
         dose = drug.usual_single_dose * rng.uniform(8.0, 20.0)
     dose = float(f"{dose:.3g}")
-    unit = UNIT_TEXT[drug.dose_unit]
+    amount, unit = number_text(dose), UNIT_TEXT[drug.dose_unit]
+    texts = (f"{amount} {unit}, ONCE", f"{amount} {unit}, TOTAL", f"{amount} {unit}, QD")
     entry = {"drugcharacterization": "1", "medicinalproduct": rng.choice(drug.product_names)}
     if drug.dose_unit in _MASS_UNITS and rng.random() < OVERDOSE_DOSE_AS_TEXT_SHARE:
-        entry["drugdosagetext"] = rng.choice(
-            (f"{number_text(dose)} {unit}, ONCE", f"{number_text(dose)} {unit}, TOTAL",
-             f"{number_text(dose)} {unit}, QD", f"{number_text(dose)} {UNIT_WORD[drug.dose_unit]}"))
+        entry["drugdosagetext"] = rng.choice((*texts, f"{amount} {UNIT_WORD[drug.dose_unit]}"))
     else:
         entry.update({
-            "drugstructuredosagenumb": number_text(dose),
+            "drugstructuredosagenumb": amount,
             "drugstructuredosageunit": drug.dose_unit_code,
             "drugseparatedosagenumb": "1",
             "drugintervaldosageunitnumb": "1",
             "drugintervaldosagedefinition": "804",
-            "drugdosagetext": rng.choice(
-                (f"{number_text(dose)} {unit}, ONCE", f"{number_text(dose)} {unit}, TOTAL",
-                 f"{number_text(dose)} {unit}, QD", "UNK, OVERDOSE")),
+            "drugdosagetext": rng.choice((*texts, "UNK, OVERDOSE")),
         })
     entry.update({
         "drugadministrationroute": drug.routes[0],

@@ -114,8 +114,9 @@ def _compared_unit(unit: str) -> str | None:
 
 
 def _in_compared_unit(amount, unit: str) -> float | None:
-    factor = TO_MG.get(unit, 1.0 if unit in COUNTED_UNITS else None)
-    return float(amount) * factor if factor is not None and amount is not None else None
+    if amount is None or _compared_unit(unit) is None:
+        return None
+    return float(amount) * TO_MG.get(unit, 1.0)
 
 
 def product_names(spark: SparkSession) -> DataFrame:
