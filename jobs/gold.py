@@ -80,28 +80,47 @@ def drug_findings(drugs: DataFrame, reports: DataFrame, facts: DataFrame) -> Dat
                   | (F.col("_route_group") == F.col("dose_route_group")))
     # The reference's doses are in mg for a drug dosed by mass, else in its own unit (IU, DF,
     # ml): a dose is compared in mg, or as reported where it is in that same unit (2 DF of a
-    # one-tablet-a-day drug, 300 IU of insulin); 20 DF of a drug dosed in mg is not compared.
+    # one-tablet-a-day drug, 300 IU of insulin), or as tablets (DF) of the strength its product
+    # name states (20 DF of ACETAMINOPHEN 500 MG).
     in_mg = F.col("reference_dose_unit") == "mg"
     in_unit = F.col("dose_unit") == F.col("reference_dose_unit")
-    single = F.when(in_mg, F.col("dose_mg")).when(in_unit, F.col("dose_amount"))
+    # A strength that one tablet could not be — above the maximum daily dose, or itself far
+    # from the usual dose — is more likely another ingredient's or a pack's than the tablet's.
+    # (A column, not an expression, so that each use does not read the name again.)
+    strength = F.col("_strength")
+    d = d.withColumn("_strength", F.when((F.col("dose_unit") == "DF") & ~in_unit, reference.product_strength(
+        F.col("product_name"), F.col("reference_dose_unit")))).withColumn("_strength", F.when(
+            (strength <= F.coalesce(F.col("max_daily_dose"), strength))
+            & (strength <= F.col("usual_dose") * DOSE_FAR_ABOVE_USUAL)
+            & (strength >= F.col("usual_dose") * DOSE_FAR_BELOW_USUAL), strength))
+    in_forms = strength.isNotNull()
+
+    def compared(mg: str, amount: str) -> Column:
+        return (F.when(in_mg & F.col(mg).isNotNull(), F.col(mg)).when(in_unit, F.col(amount))
+                .when(in_forms, F.col(amount) * strength))
+
+    single = compared("dose_mg", "dose_amount")
     # What the patient takes on a day with a dose: the daily average where doses come more
     # than once a day, the single dose where they come less often — a weekly dose is taken
     # whole on its day, and its average per day would hide a single dose above the maximum.
-    dose = F.greatest(F.when(in_mg, F.col("daily_dose_mg")).when(in_unit, F.col("daily_dose_amount")),
-                      single)
+    dose = F.greatest(compared("daily_dose_mg", "daily_dose_amount"), single)
     unit = F.concat(F.lit(" "), F.col("reference_dose_unit"))
     name = F.coalesce(F.col("generic_name"), F.col("product_name"))
-    read_from_text = F.when(F.col("dose_source") != dosage_text.SOURCE_STRUCTURED,
-                            F.concat(F.lit(" ("), F.col("dose_source"), F.lit(")"))).otherwise(F.lit(""))
+    # How the dose was read, where not from the structured fields as they stand.
+    notes = _reasons(
+        F.when(F.col("dose_source") != dosage_text.SOURCE_STRUCTURED, F.col("dose_source")),
+        F.when(in_forms, F.concat(_fmt_dose(strength), unit, F.lit(" per DF, from the product name"))))
+    how_read = F.when(F.size(notes) > 0, F.concat(F.lit(" ("), F.array_join(notes, "; "), F.lit(")"))
+                      ).otherwise(F.lit(""))
     above_max = F.when(
         same_route & (dose > F.col("max_daily_dose")),
         F.concat(F.lit("dose above maximum daily dose: "), name, F.lit(" "), _fmt_dose(dose), unit,
-                 F.lit(" > "), _fmt_dose(F.col("max_daily_dose")), unit, read_from_text))
+                 F.lit(" > "), _fmt_dose(F.col("max_daily_dose")), unit, how_read))
     far_from_usual = F.when(
         same_route & ((single > F.col("usual_dose") * DOSE_FAR_ABOVE_USUAL)
                       | (single < F.col("usual_dose") * DOSE_FAR_BELOW_USUAL)),
         F.concat(F.lit("dose far outside the usual range: "), name, F.lit(" "), _fmt_dose(single), unit,
-                 F.lit(" vs usual "), _fmt_dose(F.col("usual_dose")), unit, read_from_text))
+                 F.lit(" vs usual "), _fmt_dose(F.col("usual_dose")), unit, how_read))
     age = F.col("patient_age_years")
     outside_population = F.when(
         (F.col("drugcharacterization") == 1)

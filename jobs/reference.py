@@ -36,8 +36,9 @@ COUNTED_UNITS = {"IU": "IU", "DF": "DF", "mL": "ml"}
 MIN_AGE_SLACK, MAX_AGE_SLACK = 0.6, 15.0
 # A class is single-sex only when its profile says (almost) every patient is.
 SINGLE_SEX_SHARE = 0.99
-# Strength and form words that follow a product name in free text ("ASPIRIN 81 MG TABLET").
-_STRENGTH = r"\s+\d[\d.,/]*\s*(MG|MCG|UG|G|ML|%|IU|UNITS?)\b.*$"
+# Strength and form words that follow a product name in free text ("ASPIRIN 81 MG TABLET"; "ΜG" is
+# "µg" upper-cased).
+_STRENGTH = r"\s+\d[\d.,/]*\s*(MG|MCG|UG|ΜG|G|ML|%|IU|UNITS?)\b.*$"
 
 
 def normalize_product(name: str) -> str:
@@ -117,6 +118,28 @@ def _in_compared_unit(amount, unit: str) -> float | None:
     if amount is None or _compared_unit(unit) is None:
         return None
     return float(amount) * TO_MG.get(unit, 1.0)
+
+
+# The strength of one dosage form in a product name: "ACETAMINOPHEN 500 MG",
+# "LEVOTHYROXINE 100MCG". Not a combination's ("5/325 MG"), a concentration ("250 MG/5 ML"), a
+# rate ("25 MCG/HR"), a decimal comma ("0,5 MG") nor a number inside a code ("/00739901/"); and
+# only where the name states no other amount (`ANY_AMOUNT`: "10 MG/ACETAMINOPHEN 325 MG").
+_STRENGTH_UNITS = {"MG": "mg", "MCG": "ug", "UG": "ug", "ΜG": "ug", "G": "g", "IU": "IU"}
+_UNIT_WORDS = "(" + "|".join(_STRENGTH_UNITS) + r")(?![\p{L}0-9])"
+_ONE_STRENGTH = r"(?<![0-9.,/])([0-9]+(?:\.[0-9]+)?)\s*" + _UNIT_WORDS + r"(?!\s*/)"
+_ANY_AMOUNT = r"[0-9]\s*" + _UNIT_WORDS
+
+
+def product_strength(product_name: Column, unit: Column) -> Column:
+    """The strength of one dosage form (a tablet, a capsule, a pen) that a product name
+    states, in `unit` (a `reference_dose_unit`: mg, or IU); null where the name states none,
+    several, or one in another unit."""
+    amount = F.regexp_extract(product_name, _ONE_STRENGTH, 1).try_cast("double")
+    written = F.create_map(*[F.lit(x) for kv in _STRENGTH_UNITS.items() for x in kv])[
+        F.regexp_extract(product_name, _ONE_STRENGTH, 2)]
+    to_mg = F.create_map(*[F.lit(x) for kv in TO_MG.items() for x in kv])[written]
+    in_unit = F.when(unit == "mg", amount * to_mg).when(unit == written, amount)
+    return F.when(F.regexp_count(product_name, F.lit(_ANY_AMOUNT)) == 1, in_unit)
 
 
 def product_names(spark: SparkSession) -> DataFrame:

@@ -100,6 +100,25 @@ CASES = {
     "tylenol_in_tablets": report(patient_drug=[drug(dose=20, unit="032", per=4, every=1, interval="804")]),
     # insulin in ml: not the reference's unit either
     "lantus_in_ml": report(patient_drug=[drug("Lantus", dose=30, unit="012")]),
+    # Tablets (DF) of a product whose name states their strength, as real reports give them
+    "tylenol_500_pack": report(patient_drug=[drug("Tylenol 500 mg", dose=30, unit="032")]),
+    "tylenol_500_two_q4h": report(patient_drug=[drug("ACETAMINOPHEN 500MG", dose=2, unit="032", every=4,
+                                                     interval="805")]),
+    "tylenol_500_two_qid": report(patient_drug=[drug("ACETAMINOPHEN 500 MG", dose=2, unit="032", per=4,
+                                                     every=1, interval="804")]),
+    "oxycodone_tablets_as_text": report(patient_drug=[drug("OXYCODONE 10 MG", text="30 DF, ONCE")]),
+    "levothyroxine_mcg": report(patient_drug=[drug("LEVOTHYROXINE 100 MCG", dose=5, unit="032", every=1,
+                                                   interval="804")]),
+    "levothyroxine_micro_sign": report(patient_drug=[drug("Levothyroxine 100 µg", dose=5, unit="032",
+                                                          every=1, interval="804")]),
+    "heparin_ampoules": report(patient_drug=[drug("HEPARIN 5000 IU", dose=20, unit="032")]),
+    # names whose amount is not one tablet's: a combination, a concentration, a strength above
+    # the drug's maximum daily dose (another ingredient's, or a misreading)
+    "combination_in_tablets": report(patient_drug=[drug("HYDROCODONE 10 MG/ACETAMINOPHEN 325 MG", dose=20,
+                                                        unit="032")]),
+    "combination_slash_in_tablets": report(patient_drug=[drug("HYDROCODONE 5/325 MG", dose=20, unit="032")]),
+    "concentration_in_forms": report(patient_drug=[drug("AMOXICILLIN 250 MG/5 ML", dose=20, unit="032")]),
+    "implausible_strength": report(patient_drug=[drug("OXYCODONE 500 MG", dose=2, unit="032")]),
 }
 
 
@@ -286,8 +305,46 @@ def test_a_dose_in_tablets_or_units_is_compared_with_the_reference_in_the_same_u
     assert r.is_overdose == bool(overdose) and r.is_anomaly == bool(anomaly)
 
 
+TABLETS_OF = " per DF, from the product name)"
+
+
+@pytest.mark.parametrize(("case", "overdose", "anomaly"), [
+    ("tylenol_500_pack", ["dose above maximum daily dose: ACETAMINOPHEN 15,000.0 mg > 4,000.0 mg (500.0 mg"
+                          + TABLETS_OF],
+     ["dose far outside the usual range: ACETAMINOPHEN 15,000.0 mg vs usual 1,000.0 mg (500.0 mg"
+      + TABLETS_OF]),
+    # two tablets every 4 hours: 12 a day
+    ("tylenol_500_two_q4h", ["dose above maximum daily dose: ACETAMINOPHEN 6,000.0 mg > 4,000.0 mg (500.0 mg"
+                             + TABLETS_OF], []),
+    ("tylenol_500_two_qid", [], []),  # 8 tablets a day: 4,000 mg, the maximum
+    ("oxycodone_tablets_as_text", ["dose above maximum daily dose: OXYCODONE 300.0 mg > 160.0 mg "
+                                   "(dosage text; 10.0 mg" + TABLETS_OF],
+     ["dose far outside the usual range: OXYCODONE 300.0 mg vs usual 10.0 mg (dosage text; 10.0 mg"
+      + TABLETS_OF]),
+    ("levothyroxine_mcg", ["dose above maximum daily dose: LEVOTHYROXINE 0.500 mg > 0.300 mg (0.100 mg"
+                           + TABLETS_OF], []),
+    ("levothyroxine_micro_sign", ["dose above maximum daily dose: LEVOTHYROXINE 0.500 mg > 0.300 mg (0.100 mg"
+                                  + TABLETS_OF], []),
+    ("heparin_ampoules", [], ["dose far outside the usual range: HEPARIN 100,000.0 IU vs usual 5,000.0 IU "
+                              "(5,000.0 IU" + TABLETS_OF]),
+    ("combination_in_tablets", [], []),
+    ("combination_slash_in_tablets", [], []),
+    ("concentration_in_forms", [], []),
+    ("implausible_strength", [], []),
+])
+def test_tablets_are_compared_by_the_strength_their_product_name_states(flagged, case, overdose, anomaly):
+    """Real reports count tablets (DF) of a drug dosed by mass and name the product with its
+    strength (`ACETAMINOPHEN 500 MG`, 20 DF): gold compares the tablets times that strength, and
+    says so. A name that states several amounts, a concentration, or a strength one tablet
+    could not be (above the maximum daily dose) gives none, and the dose is not compared."""
+    r = flagged[case]
+    assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
+    assert r.is_overdose == bool(overdose) and r.is_anomaly == bool(anomaly)
+
+
 @pytest.mark.parametrize(("case", "dose"), [
     # (dose_amount, dose_unit, daily_dose_amount, daily_dose_mg)
+    ("tylenol_500_two_q4h", (2.0, "DF", 12.0, None)),  # silver keeps the tablets; gold reads the strength
     ("biktarvy_two_a_day", (1.0, "DF", 2.0, None)),
     ("lantus_300_iu", (300.0, "IU", 300.0, None)),
     ("yaz_whole_pack", (28.0, "DF", None, None)),

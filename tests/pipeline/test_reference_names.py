@@ -64,6 +64,8 @@ NAMED = [
     ("CALCIUM (CALCIUM)", None, None, None),
     # the whole name first: a brand the reference knows wins over the substance it is sent with
     ("TYLENOL", None, "IBUPROFEN", "ACETAMINOPHEN"),
+    # a strength in micrograms written with the micro sign (upper-cased, a Greek capital mu)
+    ("LEVOTHYROXINE 100 µg", None, None, "LEVOTHYROXINE"),
     (None, None, None, None),
 ]
 
@@ -78,3 +80,44 @@ def test_the_generic_name_of_products_as_real_reports_name_them(spark):
     got = {r.i: r.generic_name for r in reference.with_generic_name(
         drugs, reference.product_names(spark)).collect()}
     assert [got[i] for i in range(len(NAMED))] == [row[3] for row in NAMED]
+
+
+def test_a_strength_in_micrograms_is_dropped_from_the_key_whatever_the_micro_sign():
+    assert {reference.normalize_product(n) for n in ("Levothyroxine 100 µg", "LEVOTHYROXINE 100 μG",
+                                                      "LEVOTHYROXINE 100MCG")} == {"LEVOTHYROXINE"}
+
+
+# (product name, the unit wanted) → one dosage form's strength in it
+STRENGTHS = [
+    ("ACETAMINOPHEN 500 MG", "mg", 500.0),
+    ("ACETAMINOPHEN 500MG TABLET", "mg", 500.0),
+    ("XANAX 0.5 MG", "mg", 0.5),
+    ("LEVOTHYROXINE 100 MCG", "mg", 0.1),
+    ("LEVOTHYROXINE 100 ΜG", "mg", 0.1),
+    ("CEFTRIAXONE 1 G", "mg", 1000.0),
+    ("HEPARIN 5000 IU", "IU", 5000.0),
+    ("HEPARIN 5000 IU", "mg", None),  # a count of units has no mass
+    ("ASPIRIN 81 MG", "IU", None),
+    ("TYLENOL EXTRA STRENGTH", "mg", None),
+    ("HYDROCODONE 5/325 MG", "mg", None),  # a combination's
+    ("HYDROCODONE 10 MG/ACETAMINOPHEN 325 MG", "mg", None),
+    ("PERCOCET 5 MG 325 MG", "mg", None),
+    ("AMOXICILLIN 250 MG/5 ML", "mg", None),  # a concentration
+    ("FENTANYL 25 MCG/HR", "mg", None),  # a rate
+    ("LEVOTHYROX 0,5 MG", "mg", None),  # a decimal comma: 0.5 or 5?
+    ("SENNOSIDE /00571901/", "mg", None),
+    ("VITAMIN B12", "mg", None),
+    ("BACLOFEN INTRATHECAL 2,000MCG/ML", "mg", None),
+    (None, "mg", None),
+]
+
+
+@pytest.mark.spark
+def test_the_strength_a_product_name_states(spark):
+    from pyspark.sql import functions as F
+
+    names = spark.createDataFrame([(i, n, u) for i, (n, u, _) in enumerate(STRENGTHS)],
+                                  "i INT, product_name STRING, unit STRING")
+    got = {r.i: r.strength for r in names.select(
+        "i", reference.product_strength(F.col("product_name"), F.col("unit")).alias("strength")).collect()}
+    assert [got[i] for i in range(len(STRENGTHS))] == pytest.approx([s for _, _, s in STRENGTHS])
