@@ -7,6 +7,7 @@ or below the drug's max daily dose; only an injected overdose goes above it.
 
 from __future__ import annotations
 
+import math
 import random
 
 from generators.reference import Drug
@@ -136,26 +137,44 @@ def build_entries(
 # Real reports often give a dose only as text; an injected overdose does too, this share of the
 # time (where the unit is one of mass, which the pipeline reads from text).
 OVERDOSE_DOSE_AS_TEXT_SHARE = 0.25
+# and often count tablets (DF) of a product whose name states their strength ("OXYCODONE 10 MG",
+# 20 DF); an injected overdose of a drug dosed by mass does this share of the time.
+OVERDOSE_DOSE_IN_FORMS_SHARE = 0.2
 _MASS_UNITS = ("mg", "ug", "g")
+
+
+def strength_name(drug: Drug) -> str | None:
+    """The product name that states one dosage form's strength, the drug's usual single dose
+    ("OXYCODONE 10 MG"), where the reference has one."""
+    suffix = f" {number_text(drug.usual_single_dose)} {UNIT_TEXT[drug.dose_unit]}"
+    return next((n for n in drug.product_names if n.endswith(suffix)), None)
 
 
 def overdose_entry(drug: Drug, rng: random.Random) -> dict:
     """A suspect-drug entry whose single dose alone is above the max daily dose (where the
-    drug has one; else far above its usual dose), in the structured fields or only as text."""
+    drug has one; else far above its usual dose): in the structured fields or only as text,
+    in the drug's unit or as a count of dosage forms of a stated strength."""
     if drug.max_daily_dose is not None:
         dose = drug.max_daily_dose * rng.uniform(1.5, 6.0)
     else:
         dose = drug.usual_single_dose * rng.uniform(8.0, 20.0)
     dose = float(f"{dose:.3g}")
-    amount, unit = number_text(dose), UNIT_TEXT[drug.dose_unit]
+    name = rng.choice(drug.product_names)
+    amount, unit, unit_code = number_text(dose), UNIT_TEXT[drug.dose_unit], drug.dose_unit_code
+    words = (f"{amount} {UNIT_WORD[drug.dose_unit]}",)
+    in_forms = drug.dose_unit in _MASS_UNITS and strength_name(drug) is not None
+    if in_forms and rng.random() < OVERDOSE_DOSE_IN_FORMS_SHARE:
+        name = strength_name(drug)
+        amount, unit, unit_code = number_text(math.ceil(dose / drug.usual_single_dose)), "DF", "032"
+        words = ()  # the pipeline reads "DF", not "DOSAGE FORM"
     texts = (f"{amount} {unit}, ONCE", f"{amount} {unit}, TOTAL", f"{amount} {unit}, QD")
-    entry = {"drugcharacterization": "1", "medicinalproduct": rng.choice(drug.product_names)}
+    entry = {"drugcharacterization": "1", "medicinalproduct": name}
     if drug.dose_unit in _MASS_UNITS and rng.random() < OVERDOSE_DOSE_AS_TEXT_SHARE:
-        entry["drugdosagetext"] = rng.choice((*texts, f"{amount} {UNIT_WORD[drug.dose_unit]}"))
+        entry["drugdosagetext"] = rng.choice((*texts, *words))
     else:
         entry.update({
             "drugstructuredosagenumb": amount,
-            "drugstructuredosageunit": drug.dose_unit_code,
+            "drugstructuredosageunit": unit_code,
             "drugseparatedosagenumb": "1",
             "drugintervaldosageunitnumb": "1",
             "drugintervaldosagedefinition": "804",

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from generators.clock import parse_instant
-from generators.drug_entries import UNIT_TEXT, UNIT_WORD
+from generators.drug_entries import UNIT_TEXT, UNIT_WORD, strength_name
 from generators.ground_truth import GroundTruth, read_manifest
 from generators.reference import OVERDOSE_PTS, load_reference
 from generators.runner import _drive
@@ -39,14 +39,19 @@ def _report(event):
 
 
 def _dose(entry, drug) -> float | None:
-    """The structured dose, else the one the dosage text gives in the drug's unit
-    ("2400 MG, ONCE"; not "1 DF, UNK" of a drug dosed in mg)."""
+    """The structured dose, else the one the dosage text gives, in the drug's unit ("2400 MG,
+    ONCE"; not "1 DF, UNK" of a drug dosed in mg), or in tablets (DF) of the product name that
+    states their strength ("OXYCODONE 10 MG", 30 DF)."""
     if "drugstructuredosagenumb" in entry:
-        return float(entry["drugstructuredosagenumb"])
-    amount, _, rest = entry.get("drugdosagetext", "").partition(" ")
-    unit = rest.split(",")[0]
+        amount = entry["drugstructuredosagenumb"]
+        unit = "DF" if entry["drugstructuredosageunit"] == "032" else UNIT_TEXT[drug.dose_unit]
+    else:
+        amount, _, rest = entry.get("drugdosagetext", "").partition(" ")
+        unit = rest.split(",")[0]
     if unit in (UNIT_TEXT[drug.dose_unit], UNIT_WORD[drug.dose_unit]):
         return float(amount)
+    if unit == "DF" and entry["medicinalproduct"] == strength_name(drug):
+        return float(amount) * drug.usual_single_dose
     return None
 
 
@@ -85,7 +90,7 @@ def test_overdose_cluster_exactly(manifest, by_seq, demo_stream):
     carriers = set(line["event_seqs"])
     first_versions = [s for s in carriers if s % 4 == 0]
     assert len(first_versions) == 60  # 30 a day for 2 days
-    named, dose_as_text = 0, 0
+    named, dose_as_text, in_tablets = 0, 0, 0
     for seq in carriers:
         report = _report(by_seq[seq])
         assert report["occurcountry"] == "US"
@@ -93,13 +98,17 @@ def test_overdose_cluster_exactly(manifest, by_seq, demo_stream):
         assert suspect["activesubstance"]["activesubstancename"] == "OXYCODONE"
         named += bool({r["reactionmeddrapt"] for r in report["patient"]["reaction"]} & set(OVERDOSE_PTS))
         dose_as_text += "drugstructuredosagenumb" not in suspect
+        in_tablets += (suspect.get("drugstructuredosageunit") == "032"
+                       or " DF," in suspect.get("drugdosagetext", ""))
         assert report["serious"] == "1"
         assert _over_max(report)  # every one shows its dose, structured or as text
         if seq % 4 == 0:
             assert start <= by_seq[seq].time < end
-    # most name the overdose; some give only the dose, some give the dose only as text
+    # most name the overdose; some give only the dose, some give the dose only as text, some
+    # count tablets of the product name's strength
     assert 0.6 * len(carriers) < named < len(carriers)
     assert 0 < dose_as_text < 0.5 * len(carriers)
+    assert 0 < in_tablets < 0.5 * len(carriers)
     # and nothing else: no other report has a dose above the maximum
     faults = {s for x in manifest.values() if x["type"] == "data_fault" for s in x["event_seqs"]}
     others = [e for e in demo_stream[1]

@@ -102,11 +102,15 @@ def test_overdose_cluster_is_found_and_background_is_not_over_flagged(spark, dem
         if line["type"] == "overdose_cluster":
             cluster = flags.where(F.col("safetyreportid").isin(line["safetyreportids"])).collect()
             assert len(cluster) == len(line["safetyreportids"])
-            # each by its dose (structured or only as text), whether or not it names an overdose
+            # each by its dose (structured or only as text, in mg or in tablets), whether or not it
+            # names an overdose
             dose_reason = f"dose above maximum daily dose: {line['params']['drug']} "
             for r in cluster:
                 assert r.is_overdose and any(x.startswith(dose_reason) for x in r.overdose_reasons), r
             assert any(x.endswith("(dosage text)") for r in cluster for x in r.overdose_reasons)
+            # some count tablets, which only the strength in the product name makes a dose
+            reasons = [x for r in cluster for x in r.overdose_reasons]
+            assert any(x.endswith("mg per DF, from the product name)") for x in reasons)
             assert not all(any(x.startswith("overdose term") for x in r.overdose_reasons) for r in cluster)
     background = flags.where(~F.col("safetyreportid").isin(sorted(injected)))
     n = background.count()
