@@ -123,7 +123,7 @@ def _in_compared_unit(amount, unit: str) -> float | None:
 # The strength of one dosage form in a product name: "ACETAMINOPHEN 500 MG",
 # "LEVOTHYROXINE 100MCG". Not a combination's ("5/325 MG"), a concentration ("250 MG/5 ML"), a
 # rate ("25 MCG/HR"), a decimal comma ("0,5 MG") nor a number inside a code ("/00739901/"); and
-# only where the name states no other amount (`ANY_AMOUNT`: "10 MG/ACETAMINOPHEN 325 MG").
+# only where the name states no other amount (`_ANY_AMOUNT`: "10 MG/ACETAMINOPHEN 325 MG").
 _STRENGTH_UNITS = {"MG": "mg", "MCG": "ug", "UG": "ug", "ΜG": "ug", "G": "g", "IU": "IU"}
 _UNIT_WORDS = "(" + "|".join(_STRENGTH_UNITS) + r")(?![\p{L}0-9])"
 _ONE_STRENGTH = r"(?<![0-9.,/])([0-9]+(?:\.[0-9]+)?)\s*" + _UNIT_WORDS + r"(?!\s*/)"
