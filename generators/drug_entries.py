@@ -63,6 +63,18 @@ def number_text(value: float) -> str:
     return f"{value:g}" if value < 1e6 else str(int(value))
 
 
+# A product named with its strength ("OXYCODONE 10 MG") has its structured dose counted in
+# tablets (DF) this share of the time, as real reports often do.
+DOSE_IN_TABLETS_SHARE = 0.5
+
+
+def strength_name(drug: Drug) -> str | None:
+    """The product name that states one dosage form's strength, the drug's usual single dose
+    ("OXYCODONE 10 MG"), where the reference has one."""
+    suffix = f" {number_text(drug.usual_single_dose)} {UNIT_TEXT[drug.dose_unit]}"
+    return next((n for n in drug.product_names if n.endswith(suffix)), None)
+
+
 def _strengths(drug: Drug) -> list[float]:
     """Single doses seen in normal use: the usual one and neighbours that stay within the max."""
     usual = drug.usual_single_dose
@@ -107,6 +119,10 @@ def build_entries(
             dose = rng.choice(strengths)
             entry["drugstructuredosagenumb"] = number_text(dose)
             entry["drugstructuredosageunit"] = drug.dose_unit_code
+            if name == strength_name(drug) and rng.random() < DOSE_IN_TABLETS_SHARE:
+                # the same dose as a count of the tablets the name states: "1 DF", "0.5 DF"
+                entry["drugstructuredosagenumb"] = number_text(dose / drug.usual_single_dose)
+                entry["drugstructuredosageunit"] = "032"
             if interval is not None and rng.random() < 0.6:
                 entry["drugseparatedosagenumb"] = interval[0]
                 entry["drugintervaldosageunitnumb"] = interval[1]
@@ -137,17 +153,9 @@ def build_entries(
 # Real reports often give a dose only as text; an injected overdose does too, this share of the
 # time (where the unit is one of mass, which the pipeline reads from text).
 OVERDOSE_DOSE_AS_TEXT_SHARE = 0.25
-# and often count tablets (DF) of a product whose name states their strength ("OXYCODONE 10 MG",
-# 20 DF); an injected overdose of a drug dosed by mass does this share of the time.
-OVERDOSE_DOSE_IN_FORMS_SHARE = 0.2
+# and counts tablets of a product named with its strength (DOSE_IN_TABLETS_SHARE) this share.
+OVERDOSE_IN_TABLETS_SHARE = 0.2
 _MASS_UNITS = ("mg", "ug", "g")
-
-
-def strength_name(drug: Drug) -> str | None:
-    """The product name that states one dosage form's strength, the drug's usual single dose
-    ("OXYCODONE 10 MG"), where the reference has one."""
-    suffix = f" {number_text(drug.usual_single_dose)} {UNIT_TEXT[drug.dose_unit]}"
-    return next((n for n in drug.product_names if n.endswith(suffix)), None)
 
 
 def overdose_entry(drug: Drug, rng: random.Random) -> dict:
@@ -163,7 +171,7 @@ def overdose_entry(drug: Drug, rng: random.Random) -> dict:
     amount, unit, unit_code = number_text(dose), UNIT_TEXT[drug.dose_unit], drug.dose_unit_code
     words = (f"{amount} {UNIT_WORD[drug.dose_unit]}",)
     in_forms = drug.dose_unit in _MASS_UNITS and strength_name(drug) is not None
-    if in_forms and rng.random() < OVERDOSE_DOSE_IN_FORMS_SHARE:
+    if in_forms and rng.random() < OVERDOSE_IN_TABLETS_SHARE:
         name = strength_name(drug)
         amount, unit, unit_code = number_text(math.ceil(dose / drug.usual_single_dose)), "DF", "032"
         words = ()  # the pipeline reads "DF", not "DOSAGE FORM"

@@ -10,7 +10,7 @@ from collections import Counter
 import orjson
 import pytest
 
-from generators.drug_entries import INTERVALS, dosing_day_amount
+from generators.drug_entries import INTERVALS, dosing_day_amount, strength_name
 from generators.ids import is_valid_report_id
 from generators.reference import DOSE_UNIT_CODES, load_reference
 from tests.generators.conftest import BACKGROUND_REPORTS
@@ -97,7 +97,7 @@ def test_reactions_are_meddra_terms_in_british_spelling(ref, originals):
 
 
 def test_drugs_are_known_products_at_doses_within_label(ref, originals):
-    per_report = Counter()
+    per_report, in_tablets = Counter(), 0
     for _, report in originals:
         drugs = report["patient"]["drug"]
         per_report[len(drugs)] += 1
@@ -108,12 +108,19 @@ def test_drugs_are_known_products_at_doses_within_label(ref, originals):
             route = entry.get("drugadministrationroute")
             assert route is None or route in (*drug.routes, "065")
             if "drugstructuredosagenumb" in entry:
-                assert entry["drugstructuredosageunit"] == drug.dose_unit_code
+                amount = float(entry["drugstructuredosagenumb"])
+                if entry["drugstructuredosageunit"] == "032" and drug.dose_unit_code != "032":
+                    # tablets of the strength the product name states
+                    assert entry["medicinalproduct"] == strength_name(drug), entry
+                    amount *= drug.usual_single_dose
+                    in_tablets += 1
+                else:
+                    assert entry["drugstructuredosageunit"] == drug.dose_unit_code
                 if drug.max_daily_dose is not None:
-                    daily = dosing_day_amount(float(entry["drugstructuredosagenumb"]),
-                                              drug.usual_frequency)
+                    daily = dosing_day_amount(amount, drug.usual_frequency)
                     assert daily <= drug.max_daily_dose + 1e-9, (drug.generic_name, entry)
     assert per_report[1] > per_report[2] > per_report[3] > 0
+    assert in_tablets > 0
 
 
 def test_demographics_depend_on_the_drug_class(ref, originals):
