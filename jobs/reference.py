@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from jobs import routes
 from jobs.settings import PROJECT_ROOT
-from jobs.silver_rules import upper_words
+from jobs.silver_rules import finite, upper_words
 
 REFERENCE_DIR = PROJECT_ROOT / "generators" / "reference"
 DRUGS_FILE = REFERENCE_DIR / "drugs.jsonl"
@@ -139,7 +139,7 @@ def product_strength(product_name: Column, unit: Column) -> Column:
         F.regexp_extract(product_name, _ONE_STRENGTH, 2)]
     to_mg = F.create_map(*[F.lit(x) for kv in TO_MG.items() for x in kv])[written]
     in_unit = F.when(unit == "mg", amount * to_mg).when(unit == written, amount)
-    return F.when(F.regexp_count(product_name, F.lit(_ANY_AMOUNT)) == 1, in_unit)
+    return F.when(F.regexp_count(product_name, F.lit(_ANY_AMOUNT)) == 1, finite(in_unit))
 
 
 def product_names(spark: SparkSession) -> DataFrame:

@@ -109,6 +109,8 @@ STRENGTHS = [
     ("VITAMIN B12", "mg", None),
     ("BACLOFEN INTRATHECAL 2,000MCG/ML", "mg", None),
     (None, "mg", None),
+    ("1" * 400 + " MG", "mg", None),  # a number no double holds
+    ("1 MG/" * 20_000, "mg", None),  # hostile, and read in linear time
 ]
 
 
