@@ -170,8 +170,8 @@ def overdose_entry(drug: Drug, rng: random.Random) -> dict:
     name = rng.choice(drug.product_names)
     amount, unit, unit_code = number_text(dose), UNIT_TEXT[drug.dose_unit], drug.dose_unit_code
     words = (f"{amount} {UNIT_WORD[drug.dose_unit]}",)
-    in_forms = drug.dose_unit in _MASS_UNITS and strength_name(drug) is not None
-    if in_forms and rng.random() < OVERDOSE_IN_TABLETS_SHARE:
+    tablets_named = drug.dose_unit in _MASS_UNITS and strength_name(drug) is not None
+    if tablets_named and rng.random() < OVERDOSE_IN_TABLETS_SHARE:
         name = strength_name(drug)
         amount, unit, unit_code = number_text(math.ceil(dose / drug.usual_single_dose)), "DF", "032"
         words = ()  # the pipeline reads "DF", not "DOSAGE FORM"
