@@ -119,6 +119,8 @@ CASES = {
     "combination_slash_in_tablets": report(patient_drug=[drug("HYDROCODONE 5/325 MG", dose=20, unit="032")]),
     "concentration_in_forms": report(patient_drug=[drug("AMOXICILLIN 250 MG/5 ML", dose=20, unit="032")]),
     "implausible_strength": report(patient_drug=[drug("OXYCODONE 500 MG", dose=2, unit="032")]),
+    # and one far below any tablet of the drug's (1/200 of the usual dose)
+    "implausibly_small_strength": report(patient_drug=[drug("ACETAMINOPHEN 5 MG", dose=1, unit="032")]),
 }
 
 
@@ -331,12 +333,14 @@ TABLETS_OF = " per DF, from the product name)"
     ("combination_slash_in_tablets", [], []),
     ("concentration_in_forms", [], []),
     ("implausible_strength", [], []),
+    ("implausibly_small_strength", [], []),
 ])
 def test_tablets_are_compared_by_the_strength_their_product_name_states(flagged, case, overdose, anomaly):
     """Real reports count tablets (DF) of a drug dosed by mass and name the product with its
     strength (`ACETAMINOPHEN 500 MG`, 20 DF): gold compares the tablets times that strength, and
     says so. A name that states several amounts, a concentration, or a strength one tablet
-    could not be (above the maximum daily dose) gives none, and the dose is not compared."""
+    could not be (above the maximum daily dose, far below the usual dose) gives none, and the
+    dose is not compared."""
     r = flagged[case]
     assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
     assert r.is_overdose == bool(overdose) and r.is_anomaly == bool(anomaly)
