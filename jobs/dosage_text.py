@@ -30,21 +30,26 @@ DAYS = {"year": 365.25, "month": 30.4375, "week": 7.0, "day": 1.0, "hour": 1 / 2
 MAX_DOSES_PER_DAY = 24.0
 
 # The text's unit → ICH E2B's unit code (silver.DOSE_UNITS gives a mass's factor to mg; DF and
-# IU have none, and gold compares them only with a reference dose in the same unit). Not
-# "UNITS" or "U": a count of units is as often tablets as international units.
+# IU have none, and gold compares them only with a reference dose in the same unit). Units as
+# abbreviated and as spelled out — reports converted from E2B(R3) write "1 DOSAGE FORM, QD",
+# "20 INTERNATIONAL UNIT" — and tablets and capsules, which are dosage forms. Not "UNITS" or
+# "U": a count of units is as often tablets as international units.
 # Upper-casing turns "µg" and "μg" into "ΜG" (Greek capital mu).
 _UNITS = {"MG": "003", "MGS": "003", "MILLIGRAM": "003", "MILLIGRAMS": "003",
           "MCG": "004", "UG": "004", "ΜG": "004", "MICROGRAM": "004", "MICROGRAMS": "004",
           "G": "002", "GM": "002", "GRAM": "002", "GRAMS": "002",
           "NG": "005", "NANOGRAM": "005", "NANOGRAMS": "005",
-          "DF": "032", "IU": "025"}
+          "DF": "032", "DOSAGE FORM": "032", "DOSAGE FORMS": "032",
+          "TABLET": "032", "TABLETS": "032", "TAB": "032", "TABS": "032",
+          "CAPSULE": "032", "CAPSULES": "032",
+          "IU": "025", "INTERNATIONAL UNIT": "025", "INTERNATIONAL UNITS": "025"}
 _UNIT_ALTERNATIVES = "|".join(sorted(_UNITS, key=len, reverse=True))
 # A number, then a unit that is a whole word, not followed by "/x" or "PER x" unless x is
 # a day ("MG/DAY" is a daily dose, "MG/KG" is not a dose at all).
 AMOUNT = (r"^([0-9][0-9,]*(?:\.[0-9]+)?|[.,][0-9]+)\s*(" + _UNIT_ALTERNATIVES + r")(?![\p{L}0-9])"
           r"(?!\s*+(?:/|PER\b)\s*+(?!(?:DAY|D)\b))")  # possessive: no backtracking past the space
 # Anywhere in the text, these make the amount relative to something the report may not give.
-PER_SOMETHING = (r"(?:/|\bPER\s+)\s*(?:KG|G|M2|M\^2|M²|SQ|BSA|ML|L|DL|H|HR|HRS|HOUR|HOURS|MIN|MINUTE"
+PER_SOMETHING = (r"(?:/|\bPER\s+)\s*(?:KG|KILOGRAMS?|G|M2|M\^2|M²|SQ|BSA|ML|L|DL|H|HR|HRS|HOUR|HOURS|MIN|MINUTE"
                  r"|MINUTES|DOSE|TABLET|TAB|CAPSULE|CAP)\b")
 
 # A count of doses over a count of some unit: "1 IN 1 D" (as Johnson & Johnson's reports write
@@ -68,6 +73,7 @@ NAMED = (
     (r"\b(?:BID|BD|B\.I\.D|TWICE (?:A |PER )?DAY|TWICE DAILY)\b", 2, 1.0),
     (r"\b(?:QOD|EVERY OTHER DAY|(?:ON )?ALTERNATE DAYS?)\b", 1, 2.0),
     (r"\b(?:TIW|THREE TIMES (?:A |PER )WEEK|THREE TIMES WEEKLY)\b", 3, DAYS["week"]),
+    (r"\b(?:QOW|EVERY OTHER WEEK|(?:ON )?ALTERNATE WEEKS?)\b", 1, 2 * DAYS["week"]),
     (r"\b(?:BIW|TWICE (?:A |PER )?WEEK|TWICE WEEKLY)\b", 2, DAYS["week"]),
     (r"\b(?:QW|QWK|WEEKLY|ONCE (?:A |PER )WEEK|EVERY WEEK|PER WEEK)\b|/\s*(?:WEEK|WK)\b", 1, DAYS["week"]),
     (r"\b(?:QM|MONTHLY|ONCE (?:A |PER )MONTH|EVERY MONTH|PER MONTH)\b|/\s*MONTH\b", 1, DAYS["month"]),

@@ -45,6 +45,9 @@ CASES = {
     "10 MG Q72H": (10.0, MG, (1, 3.0)),
     "70 MG WEEKLY": (70.0, MG, (1, WEEK)),
     "10 mg TIW": (10.0, MG, (3, WEEK)),
+    "40 MG, QOW": (40.0, MG, (1, 2 * WEEK)),
+    "40 MG EVERY OTHER WEEK": (40.0, MG, (1, 2 * WEEK)),
+    "40 MG BIWEEKLY": (40.0, MG, None),  # twice a week or every two weeks: not said
     "5 MG Q3M": (5.0, MG, (1, 3 * 30.4375)),
     "10 µg daily": (10.0, UG, (1, DAY)),
     "  60   G  ": (60.0, G, None),
@@ -55,12 +58,28 @@ CASES = {
     "28 df once": (28.0, DF, None),
     "10 IU/KG": (None, None, None),
     "10 UNITS, QD": (None, None, (1, DAY)),  # tablets or international units: not said
+    # units spelled out, as reports converted from E2B(R3) write them; tablets and capsules
+    "1 DOSAGE FORM, QD": (1.0, DF, (1, DAY)),
+    "30 DOSAGE FORM, TOTAL": (30.0, DF, None),
+    "2 DOSAGE FORMS, 1 IN 1 D": (2.0, DF, (1, DAY)),
+    "20 INTERNATIONAL UNIT, QD": (20.0, IU, (1, DAY)),
+    "5000 INTERNATIONAL UNITS BID": (5000.0, IU, (2, DAY)),
+    "2 TABLET(S), TID": (2.0, DF, (3, DAY)),
+    "1 tab po qhs": (1.0, DF, (1, DAY)),
+    "20 TABLETS ONCE": (20.0, DF, None),
+    "2 CAPSULES TWICE DAILY": (2.0, DF, (2, DAY)),
+    "10 INTERNATIONAL UNIT/KG": (None, None, None),
+    "1 DOSAGE FORM PER DOSE": (None, None, None),
+    "2 TABLE SPOONS": (None, None, None),
+    "1 TABLESPOON": (None, None, None),
     # a dose per body weight, area, volume, hour or tablet is no amount
     "15 mg/kg/day": (None, None, (1, DAY)),
     "10 MG PER KG": (None, None, None),
     "1000 MG/M2": (None, None, None),
     "2 mg/h": (None, None, None),
     "500 MG/TABLET": (None, None, None),
+    "5 MILLIGRAM/KILOGRAM": (None, None, None),
+    "5 MG, QD (PER KILOGRAM)": (None, None, (1, DAY)),
     "5 MG, THEN 2 MG/KG": (None, None, None),
     # ranges, products, other units, no number
     "500-1000 MG": (None, None, None),

@@ -121,6 +121,10 @@ CASES = {
     "implausible_strength": report(patient_drug=[drug("OXYCODONE 500 MG", dose=2, unit="032")]),
     # and one far below any tablet of the drug's (1/200 of the usual dose)
     "implausibly_small_strength": report(patient_drug=[drug("ACETAMINOPHEN 5 MG", dose=1, unit="032")]),
+    # units spelled out in the dosage text, as reports converted from E2B(R3) write them
+    "yaz_pack_spelled_out": report(patient_drug=[drug("Yaz", text="28 DOSAGE FORM, TOTAL")]),
+    "tylenol_tablets_spelled_out": report(patient_drug=[drug("ACETAMINOPHEN 500 MG", text="20 TABLETS, ONCE")]),
+    "lantus_units_spelled_out": report(patient_drug=[drug("Lantus", text="300 INTERNATIONAL UNIT, QD")]),
 }
 
 
@@ -292,6 +296,11 @@ def test_a_dose_is_compared_only_by_the_route_the_reference_is_for(flagged, case
                                     "TENOFOVIR ALAFENAMIDE 2.0 DF > 1.0 DF"
                                     " (structured, frequency from text)"], []),
     ("lantus_300_iu", [], ["dose far outside the usual range: INSULIN GLARGINE 300.0 IU vs usual 20.0 IU"]),
+    ("yaz_pack_spelled_out", ["dose above maximum daily dose: DROSPIRENONE AND ETHINYL ESTRADIOL 28.0 DF > 1.0 DF"
+                              " (dosage text)"],
+     ["dose far outside the usual range: DROSPIRENONE AND ETHINYL ESTRADIOL 28.0 DF vs usual 1.0 DF (dosage text)"]),
+    ("lantus_units_spelled_out", [], ["dose far outside the usual range: INSULIN GLARGINE 300.0 IU vs usual 20.0 IU"
+                                      " (dosage text)"]),
     ("lantus_40_iu", [], []),
     ("symbicort_within_max", [], []),
     ("tylenol_in_tablets", [], []),
@@ -334,6 +343,9 @@ TABLETS_OF = " per DF, from the product name)"
     ("concentration_in_forms", [], []),
     ("implausible_strength", [], []),
     ("implausibly_small_strength", [], []),
+    ("tylenol_tablets_spelled_out", ["dose above maximum daily dose: ACETAMINOPHEN 10,000.0 mg > 4,000.0 mg "
+                                     "(dosage text; 500.0 mg" + TABLETS_OF],
+     []),  # 10× the usual dose, not more
 ])
 def test_tablets_are_compared_by_the_strength_their_product_name_states(flagged, case, overdose, anomaly):
     """Real reports count tablets (DF) of a drug dosed by mass and name the product with its
