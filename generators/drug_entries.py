@@ -174,7 +174,7 @@ def overdose_entry(drug: Drug, rng: random.Random) -> dict:
     if tablets_named and rng.random() < OVERDOSE_IN_TABLETS_SHARE:
         name = strength_name(drug)
         amount, unit, unit_code = number_text(math.ceil(dose / drug.usual_single_dose)), "DF", "032"
-        words = ()  # the pipeline reads "DF", not "DOSAGE FORM"
+        words = (f"{amount} {UNIT_WORD['DF']}",)
     texts = (f"{amount} {unit}, ONCE", f"{amount} {unit}, TOTAL", f"{amount} {unit}, QD")
     entry = {"drugcharacterization": "1", "medicinalproduct": name}
     if drug.dose_unit in _MASS_UNITS and rng.random() < OVERDOSE_DOSE_AS_TEXT_SHARE:

@@ -38,6 +38,11 @@ def _report(event):
         return None
 
 
+def _dosage_text_unit(entry) -> str:
+    """The unit the generator's dosage text names after its amount ("30 DF, ONCE" → DF)."""
+    return entry.get("drugdosagetext", "").partition(" ")[2].split(",")[0]
+
+
 def _dose(entry, drug) -> float | None:
     """The structured dose, else the one the dosage text gives, in the drug's unit ("2400 MG,
     ONCE"; not "1 DF, UNK" of a drug dosed in mg), or in tablets (DF) of the product name that
@@ -46,11 +51,10 @@ def _dose(entry, drug) -> float | None:
         amount = entry["drugstructuredosagenumb"]
         unit = "DF" if entry["drugstructuredosageunit"] == "032" else UNIT_TEXT[drug.dose_unit]
     else:
-        amount, _, rest = entry.get("drugdosagetext", "").partition(" ")
-        unit = rest.split(",")[0]
+        amount, unit = entry.get("drugdosagetext", "").partition(" ")[0], _dosage_text_unit(entry)
     if unit in (UNIT_TEXT[drug.dose_unit], UNIT_WORD[drug.dose_unit]):
         return float(amount)
-    if unit == "DF" and entry["medicinalproduct"] == strength_name(drug):
+    if unit in ("DF", UNIT_WORD["DF"]) and entry["medicinalproduct"] == strength_name(drug):
         return float(amount) * drug.usual_single_dose
     return None
 
@@ -99,7 +103,7 @@ def test_overdose_cluster_exactly(manifest, by_seq, demo_stream):
         named += bool({r["reactionmeddrapt"] for r in report["patient"]["reaction"]} & set(OVERDOSE_PTS))
         dose_as_text += "drugstructuredosagenumb" not in suspect
         in_tablets += (suspect.get("drugstructuredosageunit") == "032"
-                       or " DF," in suspect.get("drugdosagetext", ""))
+                       or _dosage_text_unit(suspect) in ("DF", UNIT_WORD["DF"]))
         assert report["serious"] == "1"
         assert _over_max(report)  # every one shows its dose, structured or as text
         if seq % 4 == 0:
