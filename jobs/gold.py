@@ -31,6 +31,14 @@ OVERDOSE_TERMS = (
 )
 INTENTIONAL_TERMS = ("intentional overdose", "poisoning deliberate")
 ACCIDENTAL_TERMS = ("accidental overdose", "accidental poisoning")
+# MedDRA preferred terms (and the US spelling) that make a report a parent-child one: the patient
+# is a foetus or a breastfed child, exposed to the drugs a parent took. Its age and sex are the
+# child's, so they say nothing about who the product is for.
+THROUGH_PARENT_TERMS = (
+    "foetal exposure during pregnancy", "foetal exposure timing unspecified", "exposure via breast milk",
+    "maternal drugs affecting foetus", "paternal drugs affecting foetus", "exposure via father",
+    "fetal exposure during pregnancy", "fetal exposure timing unspecified",
+)
 
 MAX_PLAUSIBLE_AGE_YEARS = 120.0
 WEIGHT_KG_RANGE = (0.3, 350.0)  # a premature neonate … the heaviest recorded patients
@@ -61,6 +69,7 @@ def reaction_findings(reactions: DataFrame) -> DataFrame:
             F.when(pt.isin(*OVERDOSE_TERMS), F.col("reactionmeddrapt"))))).alias("overdose_terms"),
         F.max(pt.isin(*INTENTIONAL_TERMS).cast("int")).alias("_intentional"),
         F.max(pt.isin(*ACCIDENTAL_TERMS).cast("int")).alias("_accidental"),
+        F.max(pt.isin(*THROUGH_PARENT_TERMS).cast("int")).alias("_through_parent"),
         F.max((F.col("reactionoutcome") == 5).cast("int")).alias("_fatal_outcome"),
         F.count(F.when(F.col("reactionoutcome").isin(2, 3, 4, 5), 1)).alias("_unrecovered_outcomes"),
         F.count(F.when(F.col("reactionoutcome") == 1, 1)).alias("_recovered_outcomes"),
@@ -122,19 +131,22 @@ def drug_findings(drugs: DataFrame, reports: DataFrame, facts: DataFrame) -> Dat
         F.concat(F.lit("dose far outside the usual range: "), name, F.lit(" "), _fmt_dose(single), unit,
                  F.lit(" vs usual "), _fmt_dose(F.col("usual_dose")), unit, how_read))
     age = F.col("patient_age_years")
+    # A drug a foetus or a breastfed child got through its mother is not one the patient took.
+    patients_own = (F.col("drugcharacterization") == 1) & ~F.coalesce(
+        F.trim(F.col("drugadministrationroute")).isin(*routes.THROUGH_PARENT), F.lit(False))
     outside_population = F.when(
-        (F.col("drugcharacterization") == 1)
-        & ((age < F.col("min_age_years")) | (age > F.col("max_age_years"))),
+        patients_own & ((age < F.col("min_age_years")) | (age > F.col("max_age_years"))),
         F.concat(F.lit("age implausible for the product: "), _fmt(age), F.lit(" years on "), name,
                  F.lit(" ("), F.col("drug_class"), F.lit(")")))
     wrong_sex = F.when(
-        (F.col("drugcharacterization") == 1) & F.col("patient_sex").isin("male", "female")
+        patients_own & F.col("patient_sex").isin("male", "female")
         & F.col("sex").isNotNull() & (F.col("patient_sex") != F.col("sex")),
         F.concat(F.lit("sex implausible for the product: "), F.col("patient_sex"), F.lit(" on "), name))
     return d.groupBy("safetyreportid").agg(
         F.collect_list(above_max).alias("_above_max"),
-        F.array_distinct(F.flatten(F.collect_list(_reasons(far_from_usual, outside_population,
-                                                           wrong_sex)))).alias("_drug_anomalies"),
+        F.array_distinct(F.flatten(F.collect_list(_reasons(far_from_usual)))).alias("_drug_anomalies"),
+        F.array_distinct(F.flatten(F.collect_list(_reasons(outside_population, wrong_sex))))
+        .alias("_population_anomalies"),
         F.max((F.col("drugcharacterization") == 1).cast("int")).alias("_has_suspect"),
         F.array_sort(F.array_distinct(F.collect_list(
             F.when(F.col("drugcharacterization") == 1, F.col("generic_name")))))
@@ -171,6 +183,9 @@ def flags(reports: DataFrame, drugs: DataFrame, reactions: DataFrame, facts: Dat
             F.when(F.coalesce("_has_suspect", F.lit(0)) == 0, F.lit("no suspect drug")),
         ),
         F.coalesce("_drug_anomalies", F.array().cast("array<string>")),
+        # In a parent-child report the patient's age and sex are the child's, not a user's.
+        F.coalesce(F.when(F.coalesce("_through_parent", F.lit(0)) == 0, F.col("_population_anomalies")),
+                   F.array().cast("array<string>")),
     )
     has_overdose = F.size(overdose_reasons) > 0
     return r.select(

@@ -8,7 +8,8 @@ tablet is no dose "far below" a 1 mg oral one. Gold therefore compares a dose wi
 reference only where the dose's route is in the same group as the reference's, or unknown.
 
 A route is the E2B code in `drugadministrationroute` (ICH E2B(R2) list, 001-067). Where that is
-missing, "unknown" (065), "other" (050) or no code at all, the words of the route field, the
+missing, "unknown" (065), "other" (050), transmammary or transplacental (063, 064: the route to a
+child through its mother, not hers) or no code at all, the words of the route field, the
 product name, the dosage form and the dosage text decide (`BACLOFEN INTRATHECAL`, `GEL`,
 `2 PUFFS TWICE DAILY`); where they say nothing, the route stays unknown.
 """
@@ -35,6 +36,11 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "vaginal": ("005", "015", "019", "067"),  # endocervical, intra-uterine, intracervical, vaginal
 }
 UNSTATED = ("050", "065")  # "other" and "unknown": the words decide
+# Transmammary and transplacental: how a drug reached a breastfed child or a foetus through its
+# mother (a parent-child report), not how she took it. The dose is hers, on whatever scale her
+# route puts it, so these codes leave the scale to the words too; and the patient's age and sex
+# are the child's, not those of the product's users (`jobs.gold`).
+THROUGH_PARENT = ("063", "064")
 # Any other code (intra-articular, intraperitoneal, dental, …) is a group of its own.
 _GROUP_OF_CODE = {code: group for group, codes in GROUPS.items() for code in codes}
 
@@ -71,7 +77,7 @@ _ANY_WORD = (rf"(?=[{_FIRST_LETTERS}])(?<![-\w])(?<!ICE )("
 def group_of_code(code: str | None) -> str | None:
     """The group of an E2B route code; None where it says nothing (missing, 050, 065, no code)."""
     code = (code or "").strip()
-    if not re.fullmatch(r"[0-9]{3}", code) or code in UNSTATED:
+    if not re.fullmatch(r"[0-9]{3}", code) or code in UNSTATED + THROUGH_PARENT:
         return None
     return _GROUP_OF_CODE.get(code, code)
 
@@ -82,7 +88,7 @@ def with_group(df: DataFrame, name: str, route: str, *texts: str) -> DataFrame:
     wrote "ORAL") and the `texts` columns; else null. In two steps, so that the word is read
     once (in one expression, each test of it read it again)."""
     code = F.trim(F.col(route))
-    stated = code.rlike(r"^[0-9]{3}$") & ~code.isin(*UNSTATED)
+    stated = code.rlike(r"^[0-9]{3}$") & ~code.isin(*UNSTATED, *THROUGH_PARENT)
     by_code = F.create_map(*[F.lit(x) for kv in _GROUP_OF_CODE.items() for x in kv])
     word_col = f"_{name}_word"
     word = F.col(word_col)

@@ -121,6 +121,20 @@ CASES = {
     "implausible_strength": report(patient_drug=[drug("OXYCODONE 500 MG", dose=2, unit="032")]),
     # and one far below any tablet of the drug's (1/200 of the usual dose)
     "implausibly_small_strength": report(patient_drug=[drug("ACETAMINOPHEN 5 MG", dose=1, unit="032")]),
+    # parent-child reports: the patient is a foetus or a breastfed child, the drugs its mother's
+    "foetus_exposed_to_statin": report(patient_patientonsetage="0", patient_drug=[drug("Lipitor")],
+                                       patient_reaction=[{"reactionmeddrapt": "Foetal exposure during pregnancy"}]),
+    "boy_exposed_to_contraceptive": report(patient_patientsex="1", patient_drug=[drug("Yaz")], patient_reaction=[
+        {"reactionmeddrapt": "Exposure via breast milk"}, {"reactionmeddrapt": "Vomiting"}]),
+    "child_statin_transplacental": report(patient_patientonsetage="5", patient_drug=[drug("Lipitor", route="064")]),
+    "man_contraceptive_transmammary": report(patient_patientsex="1", patient_drug=[drug("Yaz", route="063")]),
+    # the mother's overdose reached the foetus: still an overdose, by her dose
+    "foetus_mothers_overdose": report(patient_patientonsetage="0", patient_drug=[
+        drug(dose=20000, text="20 G, ONCE", route="064")], patient_reaction=[
+        {"reactionmeddrapt": "Foetal exposure during pregnancy"}]),
+    # the child's own statin beside its mother's drug: its own is judged
+    "child_statin_and_mothers_drug": report(patient_patientonsetage="5", patient_drug=[
+        drug("Lipitor"), drug("Yaz", route="064")]),
     # units spelled out in the dosage text, as reports converted from E2B(R3) write them
     "yaz_pack_spelled_out": report(patient_drug=[drug("Yaz", text="28 DOSAGE FORM, TOTAL")]),
     "tylenol_tablets_spelled_out": report(patient_drug=[drug("ACETAMINOPHEN 500 MG", text="20 TABLETS, ONCE")]),
@@ -223,6 +237,24 @@ def test_anomaly_rules(flagged, case, reason):
     r = flagged[case]
     assert r.is_anomaly and reason in r.anomaly_reasons, r.anomaly_reasons
     assert not r.is_overdose
+
+
+@pytest.mark.parametrize(("case", "overdose", "anomaly"), [
+    ("foetus_exposed_to_statin", [], []),
+    ("boy_exposed_to_contraceptive", [], []),
+    ("child_statin_transplacental", [], []),
+    ("man_contraceptive_transmammary", [], []),
+    ("foetus_mothers_overdose", ["dose above maximum daily dose: ACETAMINOPHEN 20,000.0 mg > 4,000.0 mg"],
+     ["dose far outside the usual range: ACETAMINOPHEN 20,000.0 mg vs usual 1,000.0 mg"]),
+    ("child_statin_and_mothers_drug", [], ["age implausible for the product: 5.0 years on ATORVASTATIN (statin)"]),
+])
+def test_a_child_exposed_through_its_mother_is_not_judged_as_a_user(flagged, case, overdose, anomaly):
+    """In a parent-child report — a reaction of foetal or breast-milk exposure, or a drug given
+    transplacentally (064) or transmammarily (063) — the patient's age and sex are the child's:
+    they say nothing about who the product is for. The dose is the mother's, and is compared."""
+    r = flagged[case]
+    assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
+    assert r.is_overdose == bool(overdose) and r.is_anomaly == bool(anomaly)
 
 
 def test_death_is_read_from_the_flag_or_a_fatal_outcome(flagged):

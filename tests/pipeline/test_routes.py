@@ -11,6 +11,7 @@ from jobs import reference, routes
     ("037", "spinal"), ("008", "spinal"), ("047", "eye"), ("067", "vaginal"), ("015", "vaginal"),
     ("033", "033"),  # intraperitoneal: a group of its own
     ("065", None), ("050", None), (None, None), ("", None), ("ORAL", None), ("0480", None),
+    ("063", None), ("064", None),  # to a child through its mother: her route is not said
 ])
 def test_the_group_of_a_route_code(code, group):
     assert routes.group_of_code(code) == group
@@ -19,7 +20,7 @@ def test_the_group_of_a_route_code(code, group):
 def test_every_code_is_in_one_group_at_most():
     codes = [c for cs in routes.GROUPS.values() for c in cs]
     assert len(codes) == len(set(codes))
-    assert not set(codes) & set(routes.UNSTATED)
+    assert not set(codes) & set(routes.UNSTATED + routes.THROUGH_PARENT)
 
 
 def test_the_reference_doses_are_for_each_drugs_first_route():
@@ -48,6 +49,8 @@ WORDED = [
     ("Oral", "TYLENOL", None, "systemic"),  # a route written as a word
     ("061", "TYLENOL TABLETS", None, "skin"),  # a code says more than a word
     ("999", "TYLENOL", None, "999"),
+    ("064", "VOLTAREN GEL", None, "skin"),  # the mother's gel, which reached the foetus
+    ("063", "SERTRALINE", "50 MG, QD", None),
     (None, "TYLENOL", "1000 MG, QID", None),
     (None, None, None, None),
 ]
