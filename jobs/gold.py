@@ -44,6 +44,11 @@ MAX_PLAUSIBLE_AGE_YEARS = 120.0
 WEIGHT_KG_RANGE = (0.3, 350.0)  # a premature neonate … the heaviest recorded patients
 DOSE_FAR_ABOVE_USUAL = 10.0  # × the usual single dose
 DOSE_FAR_BELOW_USUAL = 1 / 20
+# The usual dose is an adult's, and children are dosed by body weight: a dose is far below the
+# usual only against the usual scaled to the patient's weight (a 3.5 kg newborn's paracetamol
+# is a twentieth of an adult's), or to a newborn's where a child's weight is not given.
+ADULT_WEIGHT_KG, NEWBORN_WEIGHT_KG = 70.0, 3.5
+CHILD_AGE_GROUPS = ("neonate", "infant", "child", "adolescent")
 
 
 def _fmt(value: Column, decimals: int = 1) -> Column:
@@ -81,7 +86,8 @@ def drug_findings(drugs: DataFrame, reports: DataFrame, facts: DataFrame) -> Dat
     patients outside the product's population, each as a reason."""
     d = routes.with_group(
         drugs.join(facts, "generic_name", "left")
-        .join(reports.select("safetyreportid", "patient_age_years", "patient_sex"), "safetyreportid", "left"),
+        .join(reports.select("safetyreportid", "patient_age_years", "patient_age_group", "patient_sex",
+                             "patient_weight_kg"), "safetyreportid", "left"),
         "_route_group", "drugadministrationroute", "product_name", "drugdosageform", "drugdosagetext")
     # The reference's doses hold for its own route's group; a dose given by another (a gel, a
     # patch, a pump into the spine) is on another scale and is not compared (`jobs.routes`).
@@ -125,9 +131,12 @@ def drug_findings(drugs: DataFrame, reports: DataFrame, facts: DataFrame) -> Dat
         same_route & (dose > F.col("max_daily_dose")),
         F.concat(F.lit("dose above maximum daily dose: "), name, F.lit(" "), _fmt_dose(dose), unit,
                  F.lit(" > "), _fmt_dose(F.col("max_daily_dose")), unit, how_read))
+    weight = F.coalesce(F.col("patient_weight_kg"), F.when(
+        F.col("patient_age_group").isin(*CHILD_AGE_GROUPS), F.lit(NEWBORN_WEIGHT_KG)))
+    for_weight = F.coalesce(F.least(weight / ADULT_WEIGHT_KG, F.lit(1.0)), F.lit(1.0))
     far_from_usual = F.when(
         same_route & ((single > F.col("usual_dose") * DOSE_FAR_ABOVE_USUAL)
-                      | (single < F.col("usual_dose") * DOSE_FAR_BELOW_USUAL)),
+                      | (single < F.col("usual_dose") * DOSE_FAR_BELOW_USUAL * for_weight)),
         F.concat(F.lit("dose far outside the usual range: "), name, F.lit(" "), _fmt_dose(single), unit,
                  F.lit(" vs usual "), _fmt_dose(F.col("usual_dose")), unit, how_read))
     age = F.col("patient_age_years")

@@ -135,6 +135,17 @@ CASES = {
     # the child's own statin beside its mother's drug: its own is judged
     "child_statin_and_mothers_drug": report(patient_patientonsetage="5", patient_drug=[
         drug("Lipitor"), drug("Yaz", route="064")]),
+    # a child's dose is by weight: 40 mg of paracetamol is a newborn's, not far below the usual
+    "newborn_paracetamol": report(patient_patientonsetage="5", patient_patientonsetageunit="804",
+                                  patient_patientweight="3.5", patient_drug=[drug(dose=40)]),
+    "newborn_no_weight": report(patient_patientonsetage="5", patient_patientonsetageunit="804",
+                                patient_patientweight=None, patient_drug=[drug(dose=40)]),
+    "infant_by_group": report(patient_patientonsetage=None, patient_patientonsetageunit=None,
+                              patient_patientagegroup="2", patient_patientweight=None,
+                              patient_drug=[drug(dose=40)]),
+    "newborn_tiny_dose": report(patient_patientonsetage="5", patient_patientonsetageunit="804",
+                                patient_patientweight="3.5", patient_drug=[drug(dose=1)]),
+    "adult_no_weight_small_dose": report(patient_patientweight=None, patient_drug=[drug(dose=40)]),
     # units spelled out in the dosage text, as reports converted from E2B(R3) write them
     "yaz_pack_spelled_out": report(patient_drug=[drug("Yaz", text="28 DOSAGE FORM, TOTAL")]),
     "tylenol_tablets_spelled_out": report(patient_drug=[drug("ACETAMINOPHEN 500 MG", text="20 TABLETS, ONCE")]),
@@ -255,6 +266,21 @@ def test_a_child_exposed_through_its_mother_is_not_judged_as_a_user(flagged, cas
     r = flagged[case]
     assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
     assert r.is_overdose == bool(overdose) and r.is_anomaly == bool(anomaly)
+
+
+@pytest.mark.parametrize(("case", "anomaly"), [
+    ("newborn_paracetamol", []),
+    ("newborn_no_weight", []),
+    ("infant_by_group", []),
+    ("newborn_tiny_dose", ["dose far outside the usual range: ACETAMINOPHEN 1.0 mg vs usual 1,000.0 mg"]),
+    ("adult_no_weight_small_dose", ["dose far outside the usual range: ACETAMINOPHEN 40.0 mg vs usual 1,000.0 mg"]),
+])
+def test_a_childs_dose_is_far_below_the_usual_only_for_its_weight(flagged, case, anomaly):
+    """The usual dose is an adult's; a child's is by body weight. A dose is far below the usual
+    only against the usual scaled to the patient's weight (of 70 kg), or to a newborn's where a
+    child's weight is not given; an adult of no stated weight is judged against the usual."""
+    r = flagged[case]
+    assert (r.overdose_reasons, r.anomaly_reasons) == ([], anomaly)
 
 
 def test_death_is_read_from_the_flag_or_a_fatal_outcome(flagged):
