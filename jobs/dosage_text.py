@@ -49,8 +49,8 @@ _UNIT_ALTERNATIVES = "|".join(sorted(_UNITS, key=len, reverse=True))
 AMOUNT = (r"^([0-9][0-9,]*(?:\.[0-9]+)?|[.,][0-9]+)\s*(" + _UNIT_ALTERNATIVES + r")(?![\p{L}0-9])"
           r"(?!\s*+(?:/|PER\b)\s*+(?!(?:DAY|D)\b))")  # possessive: no backtracking past the space
 # Anywhere in the text, these make the amount relative to something the report may not give.
-PER_SOMETHING = (r"(?:/|\bPER\s+)\s*(?:KG|KILOGRAMS?|G|M2|M\^2|M²|SQ|BSA|ML|L|DL|H|HR|HRS|HOUR|HOURS|MIN|MINUTE"
-                 r"|MINUTES|DOSE|TABLET|TAB|CAPSULE|CAP)\b")
+PER_SOMETHING = (r"(?:/|\bPER\s+)\s*(?:KG|KILOGRAMS?|G|M2|M\^2|M²|SQ|BSA|ML|L|DL|H|HR|HRS|HOUR|HOURS"
+                 r"|MIN|MINUTE|MINUTES|DOSE|TABLET|TAB|CAPSULE|CAP)\b")
 
 # A count of doses over a count of some unit: "1 IN 1 D" (as Johnson & Johnson's reports write
 # it), "2X/DAY", "3 TIMES A DAY", "Q4H", "EVERY 2 WEEKS", "Q3M".

@@ -122,11 +122,14 @@ CASES = {
     # and one far below any tablet of the drug's (1/200 of the usual dose)
     "implausibly_small_strength": report(patient_drug=[drug("ACETAMINOPHEN 5 MG", dose=1, unit="032")]),
     # parent-child reports: the patient is a foetus or a breastfed child, the drugs its mother's
-    "foetus_exposed_to_statin": report(patient_patientonsetage="0", patient_drug=[drug("Lipitor")],
-                                       patient_reaction=[{"reactionmeddrapt": "Foetal exposure during pregnancy"}]),
-    "boy_exposed_to_contraceptive": report(patient_patientsex="1", patient_drug=[drug("Yaz")], patient_reaction=[
-        {"reactionmeddrapt": "Exposure via breast milk"}, {"reactionmeddrapt": "Vomiting"}]),
-    "child_statin_transplacental": report(patient_patientonsetage="5", patient_drug=[drug("Lipitor", route="064")]),
+    "foetus_exposed_to_statin": report(
+        patient_patientonsetage="0", patient_drug=[drug("Lipitor")],
+        patient_reaction=[{"reactionmeddrapt": "Foetal exposure during pregnancy"}]),
+    "boy_exposed_to_contraceptive": report(patient_patientsex="1", patient_drug=[drug("Yaz")],
+                                           patient_reaction=[{"reactionmeddrapt": "Exposure via breast milk"},
+                                                             {"reactionmeddrapt": "Vomiting"}]),
+    "child_statin_transplacental": report(patient_patientonsetage="5",
+                                          patient_drug=[drug("Lipitor", route="064")]),
     "man_contraceptive_transmammary": report(patient_patientsex="1", patient_drug=[drug("Yaz", route="063")]),
     # the mother's overdose reached the foetus: still an overdose, by her dose
     "foetus_mothers_overdose": report(patient_patientonsetage="0", patient_drug=[
@@ -148,7 +151,8 @@ CASES = {
     "adult_no_weight_small_dose": report(patient_patientweight=None, patient_drug=[drug(dose=40)]),
     # units spelled out in the dosage text, as reports converted from E2B(R3) write them
     "yaz_pack_spelled_out": report(patient_drug=[drug("Yaz", text="28 DOSAGE FORM, TOTAL")]),
-    "tylenol_tablets_spelled_out": report(patient_drug=[drug("ACETAMINOPHEN 500 MG", text="20 TABLETS, ONCE")]),
+    "tylenol_tablets_spelled_out": report(patient_drug=[drug("ACETAMINOPHEN 500 MG",
+                                                             text="20 TABLETS, ONCE")]),
     "lantus_units_spelled_out": report(patient_drug=[drug("Lantus", text="300 INTERNATIONAL UNIT, QD")]),
 }
 
@@ -257,7 +261,8 @@ def test_anomaly_rules(flagged, case, reason):
     ("man_contraceptive_transmammary", [], []),
     ("foetus_mothers_overdose", ["dose above maximum daily dose: ACETAMINOPHEN 20,000.0 mg > 4,000.0 mg"],
      ["dose far outside the usual range: ACETAMINOPHEN 20,000.0 mg vs usual 1,000.0 mg"]),
-    ("child_statin_and_mothers_drug", [], ["age implausible for the product: 5.0 years on ATORVASTATIN (statin)"]),
+    ("child_statin_and_mothers_drug", [],
+     ["age implausible for the product: 5.0 years on ATORVASTATIN (statin)"]),
 ])
 def test_a_child_exposed_through_its_mother_is_not_judged_as_a_user(flagged, case, overdose, anomaly):
     """In a parent-child report — a reaction of foetal or breast-milk exposure, or a drug given
@@ -273,7 +278,8 @@ def test_a_child_exposed_through_its_mother_is_not_judged_as_a_user(flagged, cas
     ("newborn_no_weight", []),
     ("infant_by_group", []),
     ("newborn_tiny_dose", ["dose far outside the usual range: ACETAMINOPHEN 1.0 mg vs usual 1,000.0 mg"]),
-    ("adult_no_weight_small_dose", ["dose far outside the usual range: ACETAMINOPHEN 40.0 mg vs usual 1,000.0 mg"]),
+    ("adult_no_weight_small_dose",
+     ["dose far outside the usual range: ACETAMINOPHEN 40.0 mg vs usual 1,000.0 mg"]),
 ])
 def test_a_childs_dose_is_far_below_the_usual_only_for_its_weight(flagged, case, anomaly):
     """The usual dose is an adult's; a child's is by body weight. A dose is far below the usual
@@ -354,11 +360,12 @@ def test_a_dose_is_compared_only_by_the_route_the_reference_is_for(flagged, case
                                     "TENOFOVIR ALAFENAMIDE 2.0 DF > 1.0 DF"
                                     " (structured, frequency from text)"], []),
     ("lantus_300_iu", [], ["dose far outside the usual range: INSULIN GLARGINE 300.0 IU vs usual 20.0 IU"]),
-    ("yaz_pack_spelled_out", ["dose above maximum daily dose: DROSPIRENONE AND ETHINYL ESTRADIOL 28.0 DF > 1.0 DF"
-                              " (dosage text)"],
-     ["dose far outside the usual range: DROSPIRENONE AND ETHINYL ESTRADIOL 28.0 DF vs usual 1.0 DF (dosage text)"]),
-    ("lantus_units_spelled_out", [], ["dose far outside the usual range: INSULIN GLARGINE 300.0 IU vs usual 20.0 IU"
-                                      " (dosage text)"]),
+    ("yaz_pack_spelled_out",
+     ["dose above maximum daily dose: DROSPIRENONE AND ETHINYL ESTRADIOL 28.0 DF > 1.0 DF (dosage text)"],
+     ["dose far outside the usual range: DROSPIRENONE AND ETHINYL ESTRADIOL 28.0 DF vs usual 1.0 DF"
+      " (dosage text)"]),
+    ("lantus_units_spelled_out", [],
+     ["dose far outside the usual range: INSULIN GLARGINE 300.0 IU vs usual 20.0 IU (dosage text)"]),
     ("lantus_40_iu", [], []),
     ("symbicort_within_max", [], []),
     ("tylenol_in_tablets", [], []),
