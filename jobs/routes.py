@@ -75,7 +75,8 @@ _ANY_WORD = (rf"(?=[{_FIRST_LETTERS}])(?<![-\w])(?<!ICE )("
 
 
 def group_of_code(code: str | None) -> str | None:
-    """The group of an E2B route code; None where it says nothing (missing, 050, 065, no code)."""
+    """The group of an E2B route code; None where it says nothing of the dose's scale (missing,
+    050, 065, 063 and 064, no code)."""
     code = (code or "").strip()
     if not re.fullmatch(r"[0-9]{3}", code) or code in UNSTATED + THROUGH_PARENT:
         return None
