@@ -31,9 +31,9 @@ MAX_DOSES_PER_DAY = 24.0
 
 # The text's unit → ICH E2B's unit code (silver.DOSE_UNITS gives a mass's factor to mg; DF and
 # IU have none, and gold compares them only with a reference dose in the same unit). Units as
-# abbreviated and as spelled out — reports converted from E2B(R3) write "1 DOSAGE FORM, QD",
-# "20 INTERNATIONAL UNIT" — and tablets and capsules, which are dosage forms. Not "UNITS" or
-# "U": a count of units is as often tablets as international units.
+# abbreviated and as spelled out — as the real sample's "380 MILLIGRAM", senders write
+# "1 DOSAGE FORM, QD", "20 INTERNATIONAL UNIT" — and tablets and capsules, which are dosage
+# forms. Not "UNITS" or "U": a count of units is as often tablets as international units.
 # Upper-casing turns "µg" and "μg" into "ΜG" (Greek capital mu).
 _UNITS = {"MG": "003", "MGS": "003", "MILLIGRAM": "003", "MILLIGRAMS": "003",
           "MCG": "004", "UG": "004", "ΜG": "004", "MICROGRAM": "004", "MICROGRAMS": "004",

@@ -58,7 +58,7 @@ CASES = {
     "28 df once": (28.0, DF, None),
     "10 IU/KG": (None, None, None),
     "10 UNITS, QD": (None, None, (1, DAY)),  # tablets or international units: not said
-    # units spelled out, as reports converted from E2B(R3) write them; tablets and capsules
+    # units spelled out, as the sample's "380 MILLIGRAM" is; tablets and capsules
     "1 DOSAGE FORM, QD": (1.0, DF, (1, DAY)),
     "30 DOSAGE FORM, TOTAL": (30.0, DF, None),
     "2 DOSAGE FORMS, 1 IN 1 D": (2.0, DF, (1, DAY)),

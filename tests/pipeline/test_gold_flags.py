@@ -149,7 +149,7 @@ CASES = {
     "newborn_tiny_dose": report(patient_patientonsetage="5", patient_patientonsetageunit="804",
                                 patient_patientweight="3.5", patient_drug=[drug(dose=1)]),
     "adult_no_weight_small_dose": report(patient_patientweight=None, patient_drug=[drug(dose=40)]),
-    # units spelled out in the dosage text, as reports converted from E2B(R3) write them
+    # units spelled out in the dosage text, as senders write them
     "yaz_pack_spelled_out": report(patient_drug=[drug("Yaz", text="28 DOSAGE FORM, TOTAL")]),
     "tylenol_tablets_spelled_out": report(patient_drug=[drug("ACETAMINOPHEN 500 MG",
                                                              text="20 TABLETS, ONCE")]),
