@@ -77,6 +77,8 @@ def main() -> None:
                         help="copies of the real openFDA sample's 49 reports to add (needs ../shared)")
     parser.add_argument("--runs", type=int, default=5, help="runs of each, the first left out (default 5)")
     args = parser.parse_args()
+    if not 0 <= args.real_copies <= 9_999:  # a copy's 4-digit prefix keeps ids within 12 digits
+        parser.error("--real-copies must be 0-9999")
 
     spark = get_spark(app_name="vigil-bench-flags")
     with tempfile.TemporaryDirectory(prefix="vigil-bench-flags-") as tmp:
