@@ -1,7 +1,7 @@
 """Gold flags benchmark: what computing `gold.flags` costs, apart from Kafka and Delta.
 
-The generator's load-test reports (and, where ../shared is beside the clone, the real openFDA
-sample repeated) are typed by silver's own functions once and cached; then each run writes
+The generator's load-test reports (and, with `--real-copies N`, the real openFDA sample from
+../shared N times under new ids) are typed by silver's own functions once and cached; then each run writes
 `gold.flags` of them into Spark's `noop` sink. Baseline, in the same run and the same cache: the
 flags' inputs alone (the drug rows joined with the reference facts and their report, and the
 reactions) into `noop`, the least any per-report judgement over them can cost. Prints each
@@ -22,13 +22,14 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_signals import bronze_rows  # noqa: E402
+from generators.event import Event  # noqa: E402
 from generators.scenario import load_scenario  # noqa: E402
 from generators.stream import generate  # noqa: E402
 from jobs import gold, reference, silver, tables  # noqa: E402
@@ -38,29 +39,30 @@ from jobs.settings import PROJECT_ROOT  # noqa: E402
 SHARED_DIR = Path(os.environ.get("VIGIL_SHARED", PROJECT_ROOT.parent / "shared"))
 
 
-def payloads(reports: int, real_copies: int) -> list[bytes]:
+def events(reports: int, real_copies: int) -> list[Event]:
     """The load-test scenario's events for this many reports (seed 7), then the real sample's
-    reports `real_copies` times (at most 9,999) under new ids."""
-    out = [e.payload for e in generate(load_scenario("load_test").with_overrides(reports=reports), seed=7)]
+    reports `real_copies` times (at most 9,999) under new ids, as events after them."""
+    out = list(generate(load_scenario("load_test").with_overrides(reports=reports), seed=7))
     if real_copies:
         sample = SHARED_DIR / "reference" / "openfda-sample.jsonl"
         if not sample.exists():
             sys.exit(f"--real-copies needs {sample} (set VIGIL_SHARED to where ../shared is)")
         reports = [orjson.loads(line) for line in sample.read_bytes().splitlines() if line.strip()]
+        at = out[-1].time if out else 0.0
         for copy in range(1, real_copies + 1):  # each copy its own reports: ids prefixed by the copy
             for r in reports:
-                out.append(orjson.dumps({**r, "safetyreportid": f"{copy:04d}{r['safetyreportid']}"}))
+                report_id = f"{copy:04d}{r['safetyreportid']}"
+                out.append(Event(report_id, orjson.dumps({**r, "safetyreportid": report_id}), {},
+                                 len(out), at))
     return out
 
 
-def bronze_parquet(spark, events: list[bytes], path: Path) -> None:
-    """The events as bronze rows, written once so that no run pays Python's serialization."""
-    now = datetime(2024, 1, 6)
-    rows = [(f"t/0/{i}", None, p, {}, "kafka", "t", 0, i, now, None, now, now.date())
-            for i, p in enumerate(events)]
-    for start in range(0, len(rows), 50_000):
-        (spark.createDataFrame(rows[start:start + 50_000], tables.BRONZE_RAW.schema)
-         .write.mode("append").parquet(str(path)))
+def bronze_parquet(spark, events: list[Event], path: Path) -> None:
+    """The events as bronze rows (`bench_signals.bronze_rows`), written once so that no run
+    pays Python's serialization."""
+    for start in range(0, len(events), 50_000):
+        rows = bronze_rows(events[start:start + 50_000], start)
+        spark.createDataFrame(rows, tables.BRONZE_RAW.schema).write.mode("append").parquet(str(path))
 
 
 def timed(df) -> float:
@@ -83,15 +85,15 @@ def main() -> None:
     spark = get_spark(app_name="vigil-bench-flags")
     with tempfile.TemporaryDirectory(prefix="vigil-bench-flags-") as tmp:
         started = time.perf_counter()
-        events = payloads(args.reports, args.real_copies)
-        bronze_parquet(spark, events, Path(tmp) / "bronze")
+        stream = events(args.reports, args.real_copies)
+        bronze_parquet(spark, stream, Path(tmp) / "bronze")
         bronze = spark.read.parquet(str(Path(tmp) / "bronze"))
         reports = silver.report_rows(silver.latest_versions(silver.compact(silver.parse(bronze)))).cache()
         drugs = silver.drug_rows(reports, reference.product_names(spark)).cache()
         reactions = silver.reaction_rows(reports).cache()
         facts = reference.drug_facts(spark).cache()
         counts = [df.count() for df in (reports, drugs, reactions, facts)]
-        print(f"{len(events):,} events → {counts[0]:,} reports, {counts[1]:,} drugs, {counts[2]:,} reactions "
+        print(f"{len(stream):,} events → {counts[0]:,} reports, {counts[1]:,} drugs, {counts[2]:,} reactions "
               f"(typed and cached in {time.perf_counter() - started:.1f} s)")
 
         inputs = (drugs.join(facts, "generic_name", "left")

@@ -12,16 +12,12 @@ wait for the aggregates, which dashboards read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import dosage_text, reference, routes, tables
+from jobs import dosage_text, reference, routes, silver, tables
 from jobs.settings import Settings
-
-if TYPE_CHECKING:
-    from jobs.silver import SilverChanges
 
 # MedDRA preferred terms for overdose and poisoning (shared/reference/openfda-drug-event.md).
 OVERDOSE_TERMS = (
@@ -48,7 +44,7 @@ DOSE_FAR_BELOW_USUAL = 1 / 20
 # usual only against the usual scaled to the patient's weight (a 3.5 kg newborn's paracetamol
 # is a twentieth of an adult's), or to a newborn's where a child's weight is not given.
 ADULT_WEIGHT_KG, NEWBORN_WEIGHT_KG = 70.0, 3.5
-CHILD_AGE_GROUPS = ("neonate", "infant", "child", "adolescent")
+CHILD_AGE_GROUPS = tuple(silver.AGE_GROUP_CODES[code] for code in "1234")  # neonate … adolescent
 
 
 def _fmt(value: Column, decimals: int = 1) -> Column:
@@ -304,7 +300,7 @@ class FlagsWriter:
         finally:
             changed.unpersist()
 
-    def flag_silver_changes(self, changes: SilverChanges, txn: tuple[str, int]) -> None:
+    def flag_silver_changes(self, changes: silver.SilverChanges, txn: tuple[str, int]) -> None:
         """The flags of a silver batch's winning reports (`silver.SilverChanges`), from the
         batch's own rows: the low-latency query, which re-reads no table. Written before
         silver's report rows, so a re-run of the batch finds the same winners and writes the
