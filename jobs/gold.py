@@ -35,6 +35,14 @@ THROUGH_PARENT_TERMS = (
     "maternal drugs affecting foetus", "paternal drugs affecting foetus", "exposure via father",
     "fetal exposure during pregnancy", "fetal exposure timing unspecified",
 )
+# MedDRA preferred terms that say the patient took a product meant for someone else: a child who
+# swallowed a grandparent's tablets, a dose given to the wrong patient. As in a parent-child
+# report, the patient's age and sex say nothing about who the product is for. ("Accidental
+# overdose" alone does not: it is as often a patient's own medicine taken twice.)
+ACCIDENTAL_EXPOSURE_TERMS = (
+    "accidental exposure to product", "accidental exposure to product by child",
+    "accidental exposure to product packaging", "wrong patient received product",
+)
 
 MAX_PLAUSIBLE_AGE_YEARS = 120.0
 WEIGHT_KG_RANGE = (0.3, 350.0)  # a premature neonate … the heaviest recorded patients
@@ -70,7 +78,7 @@ def reaction_findings(reactions: DataFrame) -> DataFrame:
             F.when(pt.isin(*OVERDOSE_TERMS), F.col("reactionmeddrapt"))))).alias("overdose_terms"),
         F.max(pt.isin(*INTENTIONAL_TERMS).cast("int")).alias("_intentional"),
         F.max(pt.isin(*ACCIDENTAL_TERMS).cast("int")).alias("_accidental"),
-        F.max(pt.isin(*THROUGH_PARENT_TERMS).cast("int")).alias("_through_parent"),
+        F.max(pt.isin(*THROUGH_PARENT_TERMS, *ACCIDENTAL_EXPOSURE_TERMS).cast("int")).alias("_not_the_user"),
         F.max((F.col("reactionoutcome") == 5).cast("int")).alias("_fatal_outcome"),
         F.count(F.when(F.col("reactionoutcome").isin(2, 3, 4, 5), 1)).alias("_unrecovered_outcomes"),
         F.count(F.when(F.col("reactionoutcome") == 1, 1)).alias("_recovered_outcomes"),
@@ -188,8 +196,9 @@ def flags(reports: DataFrame, drugs: DataFrame, reactions: DataFrame, facts: Dat
             F.when(F.coalesce("_has_suspect", F.lit(0)) == 0, F.lit("no suspect drug")),
         ),
         F.coalesce("_drug_anomalies", F.array().cast("array<string>")),
-        # In a parent-child report the patient's age and sex are the child's, not a user's.
-        F.coalesce(F.when(F.coalesce("_through_parent", F.lit(0)) == 0, F.col("_population_anomalies")),
+        # In a parent-child report, or one of a product taken by someone it was not meant for,
+        # the patient's age and sex are not those of the product's users.
+        F.coalesce(F.when(F.coalesce("_not_the_user", F.lit(0)) == 0, F.col("_population_anomalies")),
                    F.array().cast("array<string>")),
     )
     has_overdose = F.size(overdose_reasons) > 0

@@ -138,6 +138,21 @@ CASES = {
     # the child's own statin beside its mother's drug: its own is judged
     "child_statin_and_mothers_drug": report(patient_patientonsetage="5", patient_drug=[
         drug("Lipitor"), drug("Yaz", route="064")]),
+    # a product taken by someone it was not meant for, as the reactions say
+    "infant_swallowed_oxycodone": report(
+        patient_patientonsetage="10", patient_patientonsetageunit="802", patient_drug=[drug("Oxycodone")],
+        patient_reaction=[{"reactionmeddrapt": "Accidental exposure to product by child"},
+                          {"reactionmeddrapt": "Accidental overdose"}]),
+    "boy_took_mothers_contraceptive": report(
+        patient_patientsex="1", patient_drug=[drug("Yaz")],
+        patient_reaction=[{"reactionmeddrapt": "ACCIDENTAL EXPOSURE TO PRODUCT"}]),
+    "child_given_anothers_statin": report(
+        patient_patientonsetage="5", patient_drug=[drug("Lipitor")],
+        patient_reaction=[{"reactionmeddrapt": "Wrong patient received product"}]),
+    # an accidental overdose alone may be of the patient's own medicine: still judged
+    "infant_oxycodone_overdose": report(
+        patient_patientonsetage="10", patient_patientonsetageunit="802", patient_drug=[drug("Oxycodone")],
+        patient_reaction=[{"reactionmeddrapt": "Accidental overdose"}]),
     # a child's dose is by weight: 40 mg of paracetamol is a newborn's, not far below the usual
     "newborn_paracetamol": report(patient_patientonsetage="5", patient_patientonsetageunit="804",
                                   patient_patientweight="3.5", patient_drug=[drug(dose=40)]),
@@ -271,6 +286,24 @@ def test_a_child_exposed_through_its_mother_is_not_judged_as_a_user(flagged, cas
     r = flagged[case]
     assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
     assert r.is_overdose == bool(overdose) and r.is_anomaly == bool(anomaly)
+
+
+@pytest.mark.parametrize(("case", "overdose", "anomaly"), [
+    ("infant_swallowed_oxycodone", ["overdose term: Accidental overdose"], []),
+    ("boy_took_mothers_contraceptive", [], []),
+    ("child_given_anothers_statin", [], []),
+    ("infant_oxycodone_overdose", ["overdose term: Accidental overdose"],
+     ["age implausible for the product: 0.8 years on OXYCODONE (opioid_analgesic)"]),
+])
+def test_a_product_taken_by_someone_it_was_not_meant_for_says_nothing_of_its_users(
+        flagged, case, overdose, anomaly):
+    """A child who swallowed a grandparent's tablets, a dose given to the wrong patient: where
+    the reactions say so, the patient's age and sex are not judged against the product's users
+    (as the real sample's report 13905529, an infant's accidental exposure to oxycodone, was).
+    An accidental overdose alone is judged: it is as often the patient's own medicine."""
+    r = flagged[case]
+    assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
+    assert r.is_anomaly == bool(anomaly)
 
 
 @pytest.mark.parametrize(("case", "anomaly"), [
