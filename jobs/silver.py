@@ -384,7 +384,9 @@ def drug_rows(reports: DataFrame, names: DataFrame) -> DataFrame:
     )
     product = upper_words(F.col("d.medicinalproduct"))
     substance = F.upper(F.trim("d.activesubstance.activesubstancename"))
-    amount = _number(F.col("d.drugstructuredosagenumb"))
+    # 0 is how some senders write a dose they do not know (as a weight, in `_report_columns`); as
+    # a dose it would be "far below the usual", and it leaves the dosage text unread
+    amount = F.nullif(_number(F.col("d.drugstructuredosagenumb")), F.lit(0.0))
     per_interval = F.coalesce(_number(F.col("d.drugseparatedosagenumb")), F.lit(1.0))
     interval_days = (F.coalesce(_number(F.col("d.drugintervaldosageunitnumb")), F.lit(1.0))
                      * _lookup(INTERVAL_DAYS, F.col("d.drugintervaldosagedefinition")))

@@ -71,6 +71,10 @@ CASES = {
     "10 INTERNATIONAL UNIT/KG": (None, None, None),
     "1 DOSAGE FORM PER DOSE": (None, None, None),
     "2 TABLE SPOONS": (None, None, None),
+    # a dose of 0 is one the sender did not know; its frequency still counts
+    "0 MG, QD": (None, None, (1, DAY)),
+    "0.0 MG": (None, None, None),
+    "0,5 MG": (0.5, MG, None),
     "1 TABLESPOON": (None, None, None),
     # a dose per body weight, area, volume, hour or tablet is no amount
     "15 mg/kg/day": (None, None, (1, DAY)),

@@ -52,6 +52,10 @@ CASES = {
     # a weekly dose is taken whole on its day: 5 g once a week is above 4 g a day
     "weekly_above_max": report(patient_drug=[drug(dose=5000, every=1, interval="803")]),
     "weekly_within_max": report(patient_drug=[drug(dose=1000, every=1, interval="803")]),
+    # a dose of 0 is one the sender did not know: nothing to compare, the text read instead
+    "zero_dose": report(patient_drug=[drug(dose=0)]),
+    "zero_dose_text_gives_it": report(patient_drug=[drug(dose="0.0", text="500 MG, BID")]),
+    "zero_dose_text": report(patient_drug=[drug(text="0 MG, QD")]),
     # doses only the free text gives
     "text_above_max": report(patient_drug=[drug(text="2 G, QID")]),
     "text_frequency_above_max": report(patient_drug=[drug(dose=1000, text="1000 MG, 6 TIMES A DAY")]),
@@ -203,7 +207,8 @@ def test_a_dose_that_overflows_when_converted_is_unknown_not_infinite(typed, fla
 
 
 @pytest.mark.parametrize("case", ["clean", "weekly_within_max", "text_per_kg", "text_other_dose",
-                                  "structured_interval_wins"])
+                                  "structured_interval_wins", "zero_dose", "zero_dose_text_gives_it",
+                                  "zero_dose_text"])
 def test_a_clean_report_has_no_flags(flagged, case):
     r = flagged[case]
     assert (r.is_overdose, r.overdose_reasons, r.overdose_intent) == (False, [], None)
@@ -224,6 +229,9 @@ def test_a_clean_report_has_no_flags(flagged, case):
     ("tablets_text_mg_amount", (500.0, "mg", 500.0, 1000.0, "structured, frequency from text")),
     ("text_other_count", (1.0, "DF", None, None, "structured")),
     ("no_suspect", (None, None, None, None, None)),
+    ("zero_dose", (None, "mg", None, None, None)),
+    ("zero_dose_text_gives_it", (500.0, "mg", 500.0, 1000.0, "dosage text")),
+    ("zero_dose_text", (None, None, None, None, None)),
 ])
 def test_where_each_dose_comes_from(typed, case, dose):
     _, drugs = typed
