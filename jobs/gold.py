@@ -35,13 +35,15 @@ THROUGH_PARENT_TERMS = (
     "maternal drugs affecting foetus", "paternal drugs affecting foetus", "exposure via father",
     "fetal exposure during pregnancy", "fetal exposure timing unspecified",
 )
-# MedDRA preferred terms that say the patient took a product meant for someone else: a child who
-# swallowed a grandparent's tablets, a dose given to the wrong patient. As in a parent-child
-# report, the patient's age and sex say nothing about who the product is for. ("Accidental
-# overdose" alone does not: it is as often a patient's own medicine taken twice.)
+# MedDRA preferred terms that say the patient was exposed to a product meant for someone else: a
+# child who swallowed a grandparent's tablets, a dose given to the wrong patient, a parent's
+# testosterone gel passed on by touch. As in a parent-child report, the patient's age and sex
+# say nothing about who the product is for. ("Accidental overdose" alone does not: it is as
+# often a patient's own medicine taken twice.)
 ACCIDENTAL_EXPOSURE_TERMS = (
     "accidental exposure to product", "accidental exposure to product by child",
     "accidental exposure to product packaging", "wrong patient received product",
+    "exposure via skin contact", "exposure via partner", "exposure via body fluid",
 )
 
 MAX_PLAUSIBLE_AGE_YEARS = 120.0

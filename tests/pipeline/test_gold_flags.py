@@ -153,6 +153,10 @@ CASES = {
     "child_given_anothers_statin": report(
         patient_patientonsetage="5", patient_drug=[drug("Lipitor")],
         patient_reaction=[{"reactionmeddrapt": "Wrong patient received product"}]),
+    "girl_touched_fathers_testosterone_gel": report(
+        patient_patientonsetage="4", patient_patientsex="2", patient_drug=[drug("AndroGel")],
+        patient_reaction=[{"reactionmeddrapt": "Exposure via skin contact"},
+                          {"reactionmeddrapt": "Precocious puberty"}]),
     # an accidental overdose alone may be of the patient's own medicine: still judged
     "infant_oxycodone_overdose": report(
         patient_patientonsetage="10", patient_patientonsetageunit="802", patient_drug=[drug("Oxycodone")],
@@ -300,15 +304,17 @@ def test_a_child_exposed_through_its_mother_is_not_judged_as_a_user(flagged, cas
     ("infant_swallowed_oxycodone", ["overdose term: Accidental overdose"], []),
     ("boy_took_mothers_contraceptive", [], []),
     ("child_given_anothers_statin", [], []),
+    ("girl_touched_fathers_testosterone_gel", [], []),
     ("infant_oxycodone_overdose", ["overdose term: Accidental overdose"],
      ["age implausible for the product: 0.8 years on OXYCODONE (opioid_analgesic)"]),
 ])
 def test_a_product_taken_by_someone_it_was_not_meant_for_says_nothing_of_its_users(
         flagged, case, overdose, anomaly):
-    """A child who swallowed a grandparent's tablets, a dose given to the wrong patient: where
-    the reactions say so, the patient's age and sex are not judged against the product's users
-    (as the real sample's report 13905529, an infant's accidental exposure to oxycodone, was).
-    An accidental overdose alone is judged: it is as often the patient's own medicine."""
+    """A child who swallowed a grandparent's tablets, a dose given to the wrong patient, a
+    parent's testosterone gel passed on by touch: where the reactions say so, the patient's age
+    and sex are not judged against the product's users (as the real sample's report 13905529,
+    an infant's accidental exposure to oxycodone, was). An accidental overdose alone is judged:
+    it is as often the patient's own medicine."""
     r = flagged[case]
     assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
     assert r.is_anomaly == bool(anomaly)
