@@ -312,9 +312,9 @@ def test_a_product_taken_by_someone_it_was_not_meant_for_says_nothing_of_its_use
         flagged, case, overdose, anomaly):
     """A child who swallowed a grandparent's tablets, a dose given to the wrong patient, a
     parent's testosterone gel passed on by touch: where the reactions say so, the patient's age
-    and sex are not judged against the product's users (as the real sample's report 13905529,
-    an infant's accidental exposure to oxycodone, was). An accidental overdose alone is judged:
-    it is as often the patient's own medicine."""
+    and sex are not judged against the product's users (the real sample's report 13905529, an
+    infant's accidental exposure to oxycodone, was an "implausible age"). An accidental overdose
+    alone is judged: it is as often the patient's own medicine."""
     r = flagged[case]
     assert (r.overdose_reasons, r.anomaly_reasons) == (overdose, anomaly)
     assert r.is_anomaly == bool(anomaly)
