@@ -71,29 +71,39 @@ def timed(df) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc: str, runs: int) -> argparse.Namespace:
+    """The options of the benchmarks over these events (this one and bench_parse.py)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reports", type=int, default=200_000, help="generated reports (default 200,000)")
     parser.add_argument("--real-copies", type=int, default=0,
                         help="copies of the real openFDA sample's 49 reports to add (needs ../shared)")
-    parser.add_argument("--runs", type=int, default=5, help="runs of each, the first left out (default 5)")
+    parser.add_argument("--runs", type=int, default=runs,
+                        help=f"runs of each, the first left out (default {runs})")
     args = parser.parse_args()
     if not 0 <= args.real_copies <= 9_999:  # a copy's 4-digit prefix keeps ids within 12 digits
         parser.error("--real-copies must be 0-9999")
+    return args
 
+
+def bronze_of(spark, args: argparse.Namespace, tmp: str):
+    """The options' events as bronze rows, read back from Parquet; and how many events."""
+    stream = events(args.reports, args.real_copies)
+    bronze_parquet(spark, stream, Path(tmp) / "bronze")
+    return spark.read.parquet(str(Path(tmp) / "bronze")), len(stream)
+
+
+def main() -> None:
+    args = arguments(__doc__, runs=5)
     spark = get_spark(app_name="vigil-bench-flags")
     with tempfile.TemporaryDirectory(prefix="vigil-bench-flags-") as tmp:
         started = time.perf_counter()
-        stream = events(args.reports, args.real_copies)
-        bronze_parquet(spark, stream, Path(tmp) / "bronze")
-        bronze = spark.read.parquet(str(Path(tmp) / "bronze"))
+        bronze, n_events = bronze_of(spark, args, tmp)
         reports = silver.report_rows(silver.latest_versions(silver.compact(silver.parse(bronze)))).cache()
         drugs = silver.drug_rows(reports, reference.product_names(spark)).cache()
         reactions = silver.reaction_rows(reports).cache()
         facts = reference.drug_facts(spark).cache()
         counts = [df.count() for df in (reports, drugs, reactions, facts)]
-        print(f"{len(stream):,} events → {counts[0]:,} reports, {counts[1]:,} drugs, {counts[2]:,} reactions "
+        print(f"{n_events:,} events → {counts[0]:,} reports, {counts[1]:,} drugs, {counts[2]:,} reactions "
               f"(typed and cached in {time.perf_counter() - started:.1f} s)")
 
         inputs = (drugs.join(facts, "generic_name", "left")

@@ -17,7 +17,6 @@ Figures go to docs/BENCHMARKS.md with the command that produced them.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pyspark.sql import functions as F  # noqa: E402
 
-from bench.bench_flags import bronze_parquet, events, timed  # noqa: E402
+from bench.bench_flags import arguments, bronze_of, timed  # noqa: E402
 from jobs import silver  # noqa: E402
 from jobs.runtime import get_spark  # noqa: E402
 
@@ -39,21 +38,11 @@ PARSE_COLUMNS = ("_utf8", "_keys_decoded", "j", "_strict_json", "_lone_surrogate
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reports", type=int, default=200_000, help="generated reports (default 200,000)")
-    parser.add_argument("--real-copies", type=int, default=0,
-                        help="copies of the real openFDA sample's 49 reports to add (needs ../shared)")
-    parser.add_argument("--runs", type=int, default=4, help="runs of each, the first left out (default 4)")
-    args = parser.parse_args()
-    if not 0 <= args.real_copies <= 9_999:
-        parser.error("--real-copies must be 0-9999")
-
+    args = arguments(__doc__, runs=4)
     spark = get_spark(app_name="vigil-bench-parse")
     with tempfile.TemporaryDirectory(prefix="vigil-bench-parse-") as tmp:
-        stream = events(args.reports, args.real_copies)
-        bronze_parquet(spark, stream, Path(tmp) / "bronze")
-        bronze = spark.read.parquet(str(Path(tmp) / "bronze")).cache()
+        bronze, _ = bronze_of(spark, args, tmp)
+        bronze = bronze.cache()
         print(f"{bronze.count():,} payloads, cached")
         parsed = silver.parse(bronze)
         runs = {"baseline: the payloads' lengths": bronze.select(F.length("payload")),

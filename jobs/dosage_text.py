@@ -124,8 +124,8 @@ def read(df: DataFrame, text: str) -> DataFrame:
     plausible = (doses >= 1) & (days > 0) & (doses / days <= MAX_DOSES_PER_DAY)
     readable = (F.col("_text_number") != "") & ~F.col("_text_relative")
     # "0 MG", like a structured 0, is a dose not known (see silver.drug_rows)
-    return (matched.withColumn("_text_amount", F.when(readable, F.nullif(number(F.col("_text_number")),
-                                                                         F.lit(0.0))))
+    amount = F.nullif(number(F.col("_text_number")), F.lit(0.0))
+    return (matched.withColumn("_text_amount", F.when(readable, amount))
             .withColumn("_text_unit", F.when(F.col("_text_amount").isNotNull(),
                                              units[F.col("_text_unit_word")]))
             .withColumn("_text_doses", F.when(plausible, doses))
